@@ -1,0 +1,21 @@
+# Build with the same make target CI and people use, then run only the local
+# API on a slim Debian.
+FROM rust:1.95-bookworm AS build
+WORKDIR /src
+COPY . .
+RUN make build
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && mkdir -p /data/images
+WORKDIR /app
+COPY --from=build /src/target/release/local-api /usr/local/bin/local-api
+ENV BIND=0.0.0.0:80 \
+    IMAGE_STORE=/data/images \
+    CREDENTIALS_FILE=/app/credentials.json \
+    RUST_LOG=info
+EXPOSE 80
+VOLUME ["/data/images"]
+CMD ["local-api"]

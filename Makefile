@@ -1,0 +1,53 @@
+# One file for people and CI: `make run`, `make test`. `make help` lists the rest.
+SHELL := /bin/bash
+CARGO ?= cargo
+FUNCTIONS := post-image get-images get-image get-tags
+
+.PHONY: help run test lint fmt build lambda bench services tools check-templates clean
+
+help: ## this list
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+run: ## the local API on 127.0.0.1:8080 (BIND overrides) with the embedded defaults
+	$(CARGO) run --release -p local-api
+
+test: services tools ## every test (SQLite and MariaDB/MySQL), then the template and compose checks
+	@if command -v cargo-nextest >/dev/null 2>&1; then \
+	  $(CARGO) nextest run --workspace --no-fail-fast; \
+	else \
+	  $(CARGO) test --workspace --no-fail-fast; \
+	fi
+	$(MAKE) --no-print-directory check-templates
+
+lint: ## formatting and clippy, warnings as errors
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt: ## format the code
+	$(CARGO) fmt --all
+
+build: ## release binaries of every function and the local API
+	$(CARGO) build --release --workspace --bins
+
+lambda: ## one bootstrap per function in target/lambda/<fn>/ (provided.al2023, x86_64)
+	$(CARGO) build --release $(addprefix -p ,$(FUNCTIONS))
+	@for f in $(FUNCTIONS); do \
+	  mkdir -p target/lambda/$$f && cp target/release/$$f target/lambda/$$f/bootstrap; \
+	  echo "target/lambda/$$f/bootstrap"; \
+	done
+
+bench: services ## the load benchmark of BENCHMARKS in README.md (MariaDB, 10,000 pictures, wrk)
+	scripts/bench.sh
+
+services: ## start MariaDB on 127.0.0.1:3306 when it is not running
+	@scripts/ensure-mariadb.sh
+
+tools: ## install cfn-lint (.venv) and docker-compose when missing
+	@scripts/ensure-tools.sh
+
+check-templates: tools ## lint template.yaml, validate docker-compose.yml
+	.venv/bin/cfn-lint template.yaml
+	docker-compose -f docker-compose.yml config -q
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,6 @@
+//! Every function behind one HTTP listener: `make run`, docker compose.
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    pictures::local::serve().await
+}

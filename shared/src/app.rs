@@ -1,0 +1,75 @@
+//! The process-wide [`App`]: configuration turned into pools, clients and the
+//! model, once per process, then borrowed by every request.
+
+use std::sync::Arc;
+
+use crate::config::{Config, ConfigError, TaggerKind};
+use crate::db::{self, Database, DbError};
+use crate::store::{FolderStore, ImageStore, StoreError};
+use crate::tagger::{ImaggaTagger, NoTagger, Tagger};
+
+pub struct App {
+    pub db: Arc<dyn Database>,
+    pub store: Arc<dyn ImageStore>,
+    pub tagger: Arc<dyn Tagger>,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Database(#[from] DbError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("tagger: {0}")]
+    Tagger(String),
+}
+
+impl App {
+    /// Builds the app from the environment. `tagging` is false for functions
+    /// that never tag, so they load no model and need no credentials.
+    pub async fn from_env(tagging: bool) -> Result<Arc<App>, StartError> {
+        Self::build(&Config::from_env()?, tagging).await
+    }
+
+    pub async fn build(config: &Config, tagging: bool) -> Result<Arc<App>, StartError> {
+        // One TLS provider for every client (reqwest, sqlx); a second call is a no-op.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let db = db::open(
+            &config.database_url,
+            config.db_max_connections,
+            config.db_timeout,
+        )?;
+        let store: Arc<dyn ImageStore> = Arc::new(FolderStore::open(&config.image_store)?);
+        let tagger: Arc<dyn Tagger> = match (tagging, config.tagger) {
+            (false, _) => Arc::new(NoTagger),
+            (true, TaggerKind::Imagga) => Arc::new(ImaggaTagger::new(
+                config.imagga.clone().expect("checked by Config"),
+                config.imagekit.clone().expect("checked by Config"),
+                config.tagger_timeout,
+            )),
+            (true, TaggerKind::Local) => {
+                return Err(StartError::Tagger(
+                    "the on-device tagger is not available in this build; set TAGGER=imagga".into(),
+                ));
+            }
+        };
+        Ok(Arc::new(App {
+            db,
+            store,
+            tagger,
+            max_body_bytes: config.max_body_bytes,
+        }))
+    }
+
+    /// Connects and migrates now rather than at the first request. A database
+    /// that is down is not fatal: requests answer 503 until it is back.
+    pub async fn warm_up(&self) {
+        if let Err(e) = self.db.migrate().await {
+            tracing::warn!(error = %e, "database not ready yet; will retry on the first request");
+        }
+    }
+}

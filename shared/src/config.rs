@@ -1,0 +1,254 @@
+//! Configuration from the environment, every variable with a default that
+//! serves the embedded local run (SQLite, a local folder, the on-device tagger).
+
+use serde::Deserialize;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::tagger::{ImageKitConfig, ImaggaConfig};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name} is invalid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error("cannot read the credentials file {path}: {reason}")]
+    Credentials { path: String, reason: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaggerKind {
+    /// The on-device model.
+    Local,
+    /// Imagga, with ImageKit staging.
+    Imagga,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub image_store: String,
+    pub tagger: TaggerKind,
+    pub imagga: Option<ImaggaConfig>,
+    pub imagekit: Option<ImageKitConfig>,
+    pub max_body_bytes: usize,
+    pub bind: String,
+    pub tagger_timeout: Duration,
+    pub db_max_connections: u32,
+    /// How long a query waits for a connection before answering 503.
+    pub db_timeout: Duration,
+    pub model_dir: PathBuf,
+}
+
+/// The shape of `credentials.json` (see `credentials.example.json`).
+#[derive(Debug, Default, Deserialize)]
+struct CredentialsFile {
+    imagekit: Option<ImageKitKeys>,
+    imagga: Option<ImaggaKeys>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ImageKitKeys {
+    #[serde(default)]
+    private_key: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct ImaggaKeys {
+    #[serde(default)]
+    api_key: String,
+    #[serde(default)]
+    api_secret: String,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Builds the configuration from any variable lookup (tests pass a map).
+    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str, default: &str| var(name).unwrap_or_else(|| default.to_string());
+        let credentials = read_credentials(&get("CREDENTIALS_FILE", "credentials.json"))?;
+
+        // The environment overrides the file, so Lambda needs no file at all.
+        let imagga_key = var("IMAGGA_API_KEY")
+            .or_else(|| credentials.imagga.as_ref().map(|k| k.api_key.clone()));
+        let imagga_secret = var("IMAGGA_API_SECRET")
+            .or_else(|| credentials.imagga.as_ref().map(|k| k.api_secret.clone()));
+        let imagekit_key = var("IMAGEKIT_PRIVATE_KEY")
+            .or_else(|| credentials.imagekit.as_ref().map(|k| k.private_key.clone()));
+
+        let imagga = match (imagga_key, imagga_secret) {
+            (Some(api_key), Some(api_secret)) if !api_key.is_empty() && !api_secret.is_empty() => {
+                Some(ImaggaConfig {
+                    api_key,
+                    api_secret,
+                    base_url: trim_url(get("IMAGGA_BASE_URL", "https://api.imagga.com")),
+                })
+            }
+            _ => None,
+        };
+        let imagekit = imagekit_key
+            .filter(|k| !k.is_empty())
+            .map(|private_key| ImageKitConfig {
+                private_key,
+                upload_url: trim_url(get("IMAGEKIT_UPLOAD_URL", "https://upload.imagekit.io")),
+                api_url: trim_url(get("IMAGEKIT_API_URL", "https://api.imagekit.io")),
+            });
+
+        let tagger = match var("TAGGER").as_deref() {
+            None if imagga.is_some() => TaggerKind::Imagga,
+            None | Some("local") => TaggerKind::Local,
+            Some("imagga") => TaggerKind::Imagga,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "TAGGER",
+                    reason: format!("{other:?} is neither \"local\" nor \"imagga\""),
+                });
+            }
+        };
+        if tagger == TaggerKind::Imagga && (imagga.is_none() || imagekit.is_none()) {
+            return Err(ConfigError::Invalid {
+                name: "TAGGER",
+                reason: "imagga needs imagga.api_key, imagga.api_secret and \
+                         imagekit.private_key in the credentials file or the environment"
+                    .into(),
+            });
+        }
+
+        Ok(Config {
+            database_url: get("DATABASE_URL", "sqlite://data/pictures.db"),
+            image_store: get("IMAGE_STORE", "data/images"),
+            tagger,
+            imagga,
+            imagekit,
+            max_body_bytes: number(&var, "MAX_BODY_BYTES", 6_291_456)?,
+            bind: get("BIND", "127.0.0.1:8080"),
+            tagger_timeout: Duration::from_secs(number(&var, "TAGGER_TIMEOUT_SECS", 10)?),
+            db_max_connections: number(&var, "DB_MAX_CONNECTIONS", 8)?,
+            db_timeout: Duration::from_secs(number(&var, "DB_TIMEOUT_SECS", 5)?),
+            model_dir: PathBuf::from(get("MODEL_DIR", "data/models")),
+        })
+    }
+}
+
+fn trim_url(url: String) -> String {
+    url.trim_end_matches('/').to_string()
+}
+
+fn number<T: std::str::FromStr>(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: T,
+) -> Result<T, ConfigError> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| ConfigError::Invalid {
+            name,
+            reason: format!("{v:?} is not a positive number"),
+        }),
+    }
+}
+
+/// A missing file means no keys; a malformed one is an error, reported
+/// without its content.
+fn read_credentials(path: &str) -> Result<CredentialsFile, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(CredentialsFile::default()),
+        // What Docker mounts when the host file is missing: an empty folder.
+        Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => {
+            tracing::warn!(
+                path,
+                "the credentials path is a folder; using no credentials"
+            );
+            return Ok(CredentialsFile::default());
+        }
+        Err(e) => {
+            return Err(ConfigError::Credentials {
+                path: path.into(),
+                reason: e.to_string(),
+            });
+        }
+    };
+    serde_json::from_str(&text).map_err(|e| ConfigError::Credentials {
+        path: path.into(),
+        reason: format!(
+            "not valid JSON of the expected shape (line {}, column {})",
+            e.line(),
+            e.column()
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| vars.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_serve_the_embedded_run() {
+        let c = config(&[("CREDENTIALS_FILE", "/nonexistent/credentials.json")]).unwrap();
+        assert_eq!(c.database_url, "sqlite://data/pictures.db");
+        assert_eq!(c.image_store, "data/images");
+        assert_eq!(c.tagger, TaggerKind::Local);
+        assert_eq!(c.max_body_bytes, 6_291_456);
+        assert_eq!(c.bind, "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn imagga_is_the_default_when_keys_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("credentials.json");
+        std::fs::write(
+            &path,
+            r#"{"imagekit": {"public_key": "p", "private_key": "ik-secret", "url_endpoint": "https://ik.imagekit.io/x"},
+                "imagga": {"api_key": "key", "api_secret": "imagga-secret"}}"#,
+        )
+        .unwrap();
+        let c = config(&[("CREDENTIALS_FILE", path.to_str().unwrap())]).unwrap();
+        assert_eq!(c.tagger, TaggerKind::Imagga);
+        assert_eq!(
+            c.imagga.as_ref().unwrap().base_url,
+            "https://api.imagga.com"
+        );
+        // Debug output never shows a secret.
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("ik-secret") && !shown.contains("imagga-secret"),
+            "{shown}"
+        );
+        let c = config(&[
+            ("CREDENTIALS_FILE", path.to_str().unwrap()),
+            ("TAGGER", "local"),
+        ])
+        .unwrap();
+        assert_eq!(c.tagger, TaggerKind::Local);
+    }
+
+    #[test]
+    fn bad_settings_are_refused() {
+        let none = ("CREDENTIALS_FILE", "/nonexistent/credentials.json");
+        assert!(
+            config(&[none, ("TAGGER", "imagga")]).is_err(),
+            "imagga without keys"
+        );
+        assert!(config(&[none, ("TAGGER", "magic")]).is_err());
+        assert!(config(&[none, ("MAX_BODY_BYTES", "lots")]).is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("credentials.json");
+        std::fs::write(&path, "{\"imagga\": {\"api_key\": \"s3cr3t\"").unwrap();
+        let err = config(&[("CREDENTIALS_FILE", path.to_str().unwrap())])
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("s3cr3t"), "{err}");
+    }
+}

@@ -1,0 +1,15 @@
+//! The domain: what a picture is, what may be asked of the service, and the
+//! operations that answer. Nothing here knows about HTTP.
+
+mod error;
+pub(crate) mod image;
+mod ops;
+mod types;
+
+pub use error::Error;
+pub use image::{ImageData, ImageFormat};
+pub use ops::{Page, get_picture, register, search, tag_stats};
+pub use types::{
+    Confidence, DateRange, Limit, NewPicture, Picture, PictureId, SearchQuery, StoredPicture, Tag,
+    TagList, TagStat, round2, select_tags, utc_now,
+};

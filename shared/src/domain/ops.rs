@@ -1,0 +1,104 @@
+//! The four operations behind the four endpoints.
+
+use super::types::{
+    Confidence, DateRange, Picture, PictureId, SearchQuery, StoredPicture, TagStat,
+};
+use super::{Error, ImageData, NewPicture, select_tags, utc_now};
+use crate::app::App;
+use crate::store::StoreError;
+
+/// Tags an image, stores its file and records it, in that order. Nothing is
+/// left behind when a step fails: no file without its row, no row without its
+/// file (the tagger cleans up what it staged itself).
+pub async fn register(app: &App, image: &ImageData, min: Confidence) -> Result<Picture, Error> {
+    let tags = select_tags(app.tagger.tag(image).await?, min);
+    let date = utc_now();
+    let location = app.store.put(image).await?;
+    let new = NewPicture {
+        path: &location,
+        date: &date,
+        size: image.len(),
+        tags: &tags,
+    };
+    match app.db.insert_picture(&new).await {
+        Ok(id) => Ok(Picture {
+            id,
+            size_bytes: image.len(),
+            date,
+            tags,
+        }),
+        Err(e) => {
+            if let Err(cleanup) = app.store.delete(&location).await {
+                tracing::error!(%location, error = %cleanup, "could not remove the file of a failed registration");
+            }
+            Err(e.into())
+        }
+    }
+}
+
+/// One picture with its file's bytes.
+pub async fn get_picture(app: &App, id: Option<PictureId>) -> Result<(Picture, Vec<u8>), Error> {
+    let not_found =
+        || Error::NotFound(id.map_or_else(|| "out of range".into(), |i| i.0.to_string()));
+    let Some(id) = id else {
+        return Err(not_found());
+    };
+    let stored = app.db.picture(id.0).await?.ok_or_else(not_found)?;
+    let data = app.store.get(&stored.path).await?;
+    let size = stored.size.unwrap_or(data.len() as u64);
+    Ok((into_picture(stored, size), data))
+}
+
+/// A page of search results, and the cursor of the next page when there is one.
+#[derive(Debug)]
+pub struct Page {
+    pub pictures: Vec<Picture>,
+    pub next_after: Option<i64>,
+}
+
+pub async fn search(app: &App, query: &SearchQuery) -> Result<Page, Error> {
+    if query.dates.is_empty() {
+        return Ok(Page {
+            pictures: Vec::new(),
+            next_after: None,
+        });
+    }
+    let mut rows = app.db.search(query).await?;
+    let limit = query.limit.0 as usize;
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let next_after = more.then(|| rows.last().map(|p| p.id)).flatten();
+    let mut pictures = Vec::with_capacity(rows.len());
+    for row in rows {
+        let size = match row.size {
+            Some(size) => size,
+            // Only rows written before sizes were recorded reach the store here.
+            None => match app.store.size(&row.path).await {
+                Ok(size) => size,
+                Err(StoreError::NotFound(_)) => 0,
+                Err(e) => return Err(e.into()),
+            },
+        };
+        pictures.push(into_picture(row, size));
+    }
+    Ok(Page {
+        pictures,
+        next_after,
+    })
+}
+
+pub async fn tag_stats(app: &App, dates: &DateRange) -> Result<Vec<TagStat>, Error> {
+    if dates.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(app.db.tag_stats(dates).await?)
+}
+
+fn into_picture(row: StoredPicture, size_bytes: u64) -> Picture {
+    Picture {
+        id: row.id,
+        size_bytes,
+        date: row.date,
+        tags: row.tags,
+    }
+}

@@ -1,0 +1,436 @@
+//! Newtypes that parse untrusted input once, and the records the operations
+//! pass around.
+
+use chrono::{NaiveDate, NaiveDateTime, Utc};
+use std::collections::HashMap;
+
+use super::Error;
+
+/// The longest tag the schema stores (`tags.tag VARCHAR(32)`), in characters.
+pub const MAX_TAG_CHARS: usize = 32;
+/// How many tags one search may require; each one is a join.
+pub const MAX_SEARCH_TAGS: usize = 16;
+const DATE_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+/// Rounds to two decimals, the precision of every number the API prints.
+pub fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// Now, in the schema's `YYYY-MM-DD HH:MM:SS` UTC form.
+pub fn utc_now() -> String {
+    Utc::now().format(DATE_FORMAT).to_string()
+}
+
+/// `pictures.id`: a positive integer. `Ok(None)` for a well-formed id that
+/// cannot exist (beyond the `INT` column), so callers answer 404 without
+/// asking the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PictureId(pub i64);
+
+impl PictureId {
+    pub fn parse(s: &str) -> Result<Option<Self>, Error> {
+        let bad = || {
+            Error::invalid(
+                "invalid_id",
+                format!("id must be a positive integer, not {s:?}"),
+            )
+        };
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        let digits = s.trim_start_matches('0');
+        if digits.is_empty() {
+            return Err(bad());
+        }
+        Ok(digits
+            .parse::<i32>()
+            .ok()
+            .map(|id| PictureId(i64::from(id))))
+    }
+}
+
+/// A confidence threshold in 0..=100.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Confidence(f64);
+
+impl Confidence {
+    pub const DEFAULT: Confidence = Confidence(80.0);
+
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        match s.trim().parse::<f64>() {
+            Ok(x) if (0.0..=100.0).contains(&x) => Ok(Confidence(x)),
+            _ => Err(Error::invalid(
+                "invalid_min_confidence",
+                format!("min_confidence must be a number from 0 to 100, not {s:?}"),
+            )),
+        }
+    }
+
+    pub fn value(self) -> f64 {
+        self.0
+    }
+}
+
+/// Page size for `GET /images`: 1..=1000, default 100.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit(pub u32);
+
+impl Limit {
+    pub const DEFAULT: Limit = Limit(100);
+    pub const MAX: u32 = 1000;
+
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        match s.parse::<u32>() {
+            Ok(n) if (1..=Self::MAX).contains(&n) => Ok(Limit(n)),
+            _ => Err(Error::invalid(
+                "invalid_limit",
+                format!(
+                    "limit must be an integer from 1 to {}, not {s:?}",
+                    Self::MAX
+                ),
+            )),
+        }
+    }
+}
+
+/// Inclusive bounds on a picture's date, both in `YYYY-MM-DD HH:MM:SS`.
+/// Dates are stored as strings in that form, so comparing strings compares times.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DateRange {
+    pub min: Option<String>,
+    pub max: Option<String>,
+}
+
+impl DateRange {
+    /// A bare `YYYY-MM-DD` means the start of that day as a lower bound.
+    pub fn parse_min(s: &str) -> Result<String, Error> {
+        parse_bound("min_date", s, "00:00:00")
+    }
+
+    /// A bare `YYYY-MM-DD` means the end of that day as an upper bound.
+    pub fn parse_max(s: &str) -> Result<String, Error> {
+        parse_bound("max_date", s, "23:59:59")
+    }
+
+    /// True when no date can satisfy both bounds.
+    pub fn is_empty(&self) -> bool {
+        matches!((&self.min, &self.max), (Some(a), Some(b)) if a > b)
+    }
+}
+
+fn parse_bound(name: &str, s: &str, time_of_day: &str) -> Result<String, Error> {
+    let s = s.trim();
+    if let Ok(t) = NaiveDateTime::parse_from_str(s, DATE_FORMAT) {
+        // Re-format: chrono accepts unpadded fields, the stored strings are padded.
+        return Ok(t.format(DATE_FORMAT).to_string());
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(format!("{} {time_of_day}", d.format("%Y-%m-%d")));
+    }
+    Err(Error::invalid(
+        "invalid_date",
+        format!("{name} must be a date as YYYY-MM-DD or YYYY-MM-DD HH:MM:SS, not {s:?}"),
+    ))
+}
+
+/// The tags a search requires: at least one, normalised like stored tags,
+/// without duplicates, in the order given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagList(Vec<String>);
+
+impl TagList {
+    /// Parses a comma-separated list; blanks around commas and repeats are ignored.
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        let mut tags: Vec<String> = Vec::new();
+        for name in s.split(',').filter_map(normalize_tag) {
+            if !tags.contains(&name) {
+                tags.push(name);
+            }
+        }
+        if tags.is_empty() {
+            return Err(Error::invalid(
+                "invalid_tags",
+                "tags must name at least one tag",
+            ));
+        }
+        if tags.len() > MAX_SEARCH_TAGS {
+            return Err(Error::invalid(
+                "invalid_tags",
+                format!("a search may require at most {MAX_SEARCH_TAGS} tags"),
+            ));
+        }
+        Ok(TagList(tags))
+    }
+
+    pub fn as_slice(&self) -> &[String] {
+        &self.0
+    }
+}
+
+/// What `GET /images` asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchQuery {
+    pub dates: DateRange,
+    pub tags: Option<TagList>,
+    pub limit: Limit,
+    /// Only pictures with an id greater than this (the keyset cursor).
+    pub after: i64,
+}
+
+impl Default for SearchQuery {
+    fn default() -> Self {
+        SearchQuery {
+            dates: DateRange::default(),
+            tags: None,
+            limit: Limit::DEFAULT,
+            after: 0,
+        }
+    }
+}
+
+/// One tag of a picture, confidence in 0..=100.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tag {
+    pub name: String,
+    pub confidence: f64,
+}
+
+/// A picture as the API shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Picture {
+    pub id: i64,
+    pub size_bytes: u64,
+    pub date: String,
+    /// Ordered by confidence descending, then name ascending.
+    pub tags: Vec<Tag>,
+}
+
+/// A picture as the database holds it. `size` is `None` for rows written
+/// before sizes were recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredPicture {
+    pub id: i64,
+    pub path: String,
+    pub size: Option<u64>,
+    pub date: String,
+    pub tags: Vec<Tag>,
+}
+
+/// What one registration inserts, in one transaction.
+#[derive(Debug, Clone)]
+pub struct NewPicture<'a> {
+    pub path: &'a str,
+    pub date: &'a str,
+    pub size: u64,
+    pub tags: &'a [Tag],
+}
+
+/// Statistics of one tag over a date range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TagStat {
+    pub tag: String,
+    pub n_images: i64,
+    pub min_confidence: f64,
+    pub max_confidence: f64,
+    pub mean_confidence: f64,
+}
+
+/// Lower-cases, trims and collapses inner whitespace; cuts to the column's 32
+/// characters. `None` for a blank name.
+fn normalize_tag(raw: &str) -> Option<String> {
+    let words: Vec<&str> = raw.split_whitespace().collect();
+    if words.is_empty() {
+        return None;
+    }
+    let name: String = words
+        .join(" ")
+        .to_lowercase()
+        .chars()
+        .take(MAX_TAG_CHARS)
+        .collect();
+    // Cutting can leave a trailing space ("a very long ... x" cut mid-gap).
+    Some(name.trim_end().to_string())
+}
+
+/// Turns a tagger's answer into the tags to store: only those at or above
+/// `min`, names normalised and cut to 32 characters, one entry per name (the
+/// highest confidence wins), confidences rounded to 2 decimals, in response
+/// order.
+pub fn select_tags(raw: Vec<Tag>, min: Confidence) -> Vec<Tag> {
+    let mut best: HashMap<String, f64> = HashMap::new();
+    for tag in raw {
+        if tag.confidence.is_nan() || tag.confidence < min.value() {
+            continue;
+        }
+        let Some(name) = normalize_tag(&tag.name) else {
+            continue;
+        };
+        let confidence = round2(tag.confidence.min(100.0));
+        best.entry(name)
+            .and_modify(|c| *c = c.max(confidence))
+            .or_insert(confidence);
+    }
+    let mut tags: Vec<Tag> = best
+        .into_iter()
+        .map(|(name, confidence)| Tag { name, confidence })
+        .collect();
+    sort_tags(&mut tags);
+    tags
+}
+
+/// Confidence descending, then name ascending: the order of every tag list.
+pub fn sort_tags(tags: &mut [Tag]) {
+    tags.sort_by(|a, b| {
+        b.confidence
+            .total_cmp(&a.confidence)
+            .then_with(|| a.name.cmp(&b.name))
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn code(e: Error) -> &'static str {
+        match e {
+            Error::Invalid { code, .. } => code,
+            other => panic!("not an input error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn picture_ids() {
+        assert_eq!(PictureId::parse("42").unwrap(), Some(PictureId(42)));
+        assert_eq!(PictureId::parse("007").unwrap(), Some(PictureId(7)));
+        assert_eq!(PictureId::parse("99999999999").unwrap(), None);
+        assert_eq!(
+            PictureId::parse("2147483647").unwrap(),
+            Some(PictureId(2147483647))
+        );
+        for bad in ["", "0", "000", "-1", "abc", "1.5", "+1", " 1", "1e3"] {
+            assert_eq!(
+                code(PictureId::parse(bad).unwrap_err()),
+                "invalid_id",
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn confidences() {
+        assert_eq!(Confidence::parse("0").unwrap().value(), 0.0);
+        assert_eq!(Confidence::parse("100").unwrap().value(), 100.0);
+        assert_eq!(Confidence::parse("42.5").unwrap().value(), 42.5);
+        for bad in ["abc", "-1", "101", "", "NaN", "inf", "100.01"] {
+            assert_eq!(
+                code(Confidence::parse(bad).unwrap_err()),
+                "invalid_min_confidence"
+            );
+        }
+    }
+
+    #[test]
+    fn limits() {
+        assert_eq!(Limit::parse("1").unwrap(), Limit(1));
+        assert_eq!(Limit::parse("1000").unwrap(), Limit(1000));
+        for bad in ["0", "1001", "-5", "ten", ""] {
+            assert_eq!(code(Limit::parse(bad).unwrap_err()), "invalid_limit");
+        }
+    }
+
+    #[test]
+    fn date_bounds() {
+        assert_eq!(
+            DateRange::parse_min("2024-03-05").unwrap(),
+            "2024-03-05 00:00:00"
+        );
+        assert_eq!(
+            DateRange::parse_max("2024-03-05").unwrap(),
+            "2024-03-05 23:59:59"
+        );
+        assert_eq!(
+            DateRange::parse_min("2024-03-05 07:08:09").unwrap(),
+            "2024-03-05 07:08:09"
+        );
+        for bad in [
+            "2024-13-01",
+            "2024-02-30",
+            "yesterday",
+            "2024-01-01T00:00:00",
+            "",
+            "2024-01-01 25:00:00",
+        ] {
+            assert_eq!(
+                code(DateRange::parse_min(bad).unwrap_err()),
+                "invalid_date",
+                "{bad:?}"
+            );
+        }
+        let r = DateRange {
+            min: Some("2024-02-01 00:00:00".into()),
+            max: Some("2024-01-01 00:00:00".into()),
+        };
+        assert!(r.is_empty());
+    }
+
+    #[test]
+    fn tag_lists() {
+        let t = TagList::parse(" cat , dog,cat,,Dog ").unwrap();
+        assert_eq!(t.as_slice(), ["cat", "dog"]);
+        assert_eq!(code(TagList::parse(",,").unwrap_err()), "invalid_tags");
+        assert_eq!(code(TagList::parse(" ").unwrap_err()), "invalid_tags");
+    }
+
+    #[test]
+    fn selecting_tags() {
+        let raw = vec![
+            Tag {
+                name: "Cat".into(),
+                confidence: 99.123,
+            },
+            Tag {
+                name: "dog".into(),
+                confidence: 79.99,
+            },
+            Tag {
+                name: "animal".into(),
+                confidence: 80.0,
+            },
+            Tag {
+                name: "x".repeat(40),
+                confidence: 85.0,
+            },
+            Tag {
+                name: format!("{}y", "x".repeat(32)),
+                confidence: 90.0,
+            },
+            Tag {
+                name: "  ".into(),
+                confidence: 95.0,
+            },
+            Tag {
+                name: "nan".into(),
+                confidence: f64::NAN,
+            },
+            Tag {
+                name: "zebra".into(),
+                confidence: 80.0,
+            },
+        ];
+        let tags = select_tags(raw, Confidence::DEFAULT);
+        let got: Vec<(&str, f64)> = tags
+            .iter()
+            .map(|t| (t.name.as_str(), t.confidence))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("cat", 99.12),
+                (&*"x".repeat(32), 90.0),
+                ("animal", 80.0),
+                ("zebra", 80.0),
+            ]
+        );
+    }
+}

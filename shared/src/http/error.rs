@@ -1,0 +1,120 @@
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::db::DbError;
+use crate::domain::Error;
+use crate::store::StoreError;
+
+/// Every failure a client can see. Each maps to a status, a stable
+/// snake_case code and a message for a person; internal causes are logged
+/// here and never sent.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Domain(#[from] Error),
+    #[error("the request body is larger than {limit} bytes")]
+    BodyTooLarge { limit: usize },
+    #[error("the request body must be JSON (Content-Type: application/json)")]
+    NotJson,
+    #[error("no such route")]
+    RouteNotFound,
+    #[error("this route does not accept that method")]
+    MethodNotAllowed,
+    #[error("the request body could not be read")]
+    BodyUnreadable,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    message: String,
+}
+
+impl ApiError {
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Domain(Error::invalid(code, message))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::Domain(e) => match e {
+                Error::Invalid { .. } => StatusCode::BAD_REQUEST,
+                Error::NotFound(_) => StatusCode::NOT_FOUND,
+                Error::Tagger(_) => StatusCode::BAD_GATEWAY,
+                Error::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+                Error::Database(DbError::Query(_) | DbError::Url(_)) => {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
+                Error::Database(_) => StatusCode::SERVICE_UNAVAILABLE,
+            },
+            ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::NotJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::RouteNotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::BodyUnreadable => StatusCode::BAD_REQUEST,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::Domain(e) => match e {
+                Error::Invalid { code, .. } => code,
+                Error::NotFound(_) => "not_found",
+                Error::Tagger(_) => "tagging_failed",
+                Error::Store(StoreError::NotFound(_)) => "image_unavailable",
+                Error::Store(_) => "store_unavailable",
+                Error::Database(DbError::Query(_) | DbError::Url(_)) => "internal_error",
+                Error::Database(_) => "database_unavailable",
+            },
+            ApiError::BodyTooLarge { .. } => "body_too_large",
+            ApiError::NotJson => "unsupported_media_type",
+            ApiError::RouteNotFound => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::BodyUnreadable => "invalid_body",
+            ApiError::Internal(_) => "internal_error",
+        }
+    }
+
+    /// What the client reads: never a cause's text from inside, which can name
+    /// hosts, paths or SQL.
+    fn public_message(&self) -> String {
+        match self {
+            ApiError::Domain(e) => match e {
+                Error::Invalid { message, .. } => message.clone(),
+                Error::NotFound(id) => format!("there is no picture with id {id}"),
+                Error::Tagger(e) => e.to_string(),
+                Error::Store(StoreError::NotFound(_)) => {
+                    "the picture's file is missing from the image store".into()
+                }
+                Error::Store(_) => "the image store is unavailable; try again later".into(),
+                Error::Database(DbError::Query(_) | DbError::Url(_)) => {
+                    "the server failed to answer; the failure is logged".into()
+                }
+                Error::Database(_) => "the database is unavailable; try again later".into(),
+            },
+            ApiError::Internal(_) => "the server failed to answer; the failure is logged".into(),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(code = self.code(), error = %self, "request failed");
+        } else {
+            tracing::debug!(code = self.code(), error = %self, "request refused");
+        }
+        let body = ErrorBody {
+            error: self.code(),
+            message: self.public_message(),
+        };
+        (status, Json(body)).into_response()
+    }
+}

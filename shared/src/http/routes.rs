@@ -1,0 +1,71 @@
+//! The routes table: the one place that says which function serves which
+//! method and path. `template.yaml` and the cargo-lambda router in
+//! `Cargo.toml` are checked against it by tests/routes.rs.
+
+use axum::Router;
+use axum::routing::{MethodRouter, get, post};
+use std::sync::Arc;
+
+use super::handlers;
+use crate::App;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub function: &'static str,
+}
+
+const fn route(method: &'static str, path: &'static str, function: &'static str) -> Route {
+    Route {
+        method,
+        path,
+        function,
+    }
+}
+
+/// Canonical routes first; the aliases exist because the seed implementations used them.
+pub const ROUTES: &[Route] = &[
+    route("POST", "/images", "post-image"),
+    route("GET", "/images", "get-images"),
+    route("GET", "/images/{id}", "get-image"),
+    route("GET", "/tags", "get-tags"),
+    route("POST", "/image", "post-image"),
+    route("GET", "/image/{id}", "get-image"),
+];
+
+/// Every function binary, by name.
+pub const FUNCTIONS: &[&str] = &["post-image", "get-images", "get-image", "get-tags"];
+
+fn handler(function: &str) -> MethodRouter<Arc<App>> {
+    match function {
+        "post-image" => post(handlers::post_image),
+        "get-images" => get(handlers::get_images),
+        "get-image" => get(handlers::get_image),
+        "get-tags" => get(handlers::get_tags),
+        other => unreachable!("no handler for function {other}"),
+    }
+}
+
+/// The router of one function (`Some("get-image")`), or of all of them
+/// (`None`, the local API). Anything else is a JSON 404 or 405.
+pub fn router(app: Arc<App>, function: Option<&str>) -> Router {
+    let mut paths: Vec<(&str, MethodRouter<Arc<App>>)> = Vec::new();
+    for r in ROUTES
+        .iter()
+        .filter(|r| function.is_none_or(|f| f == r.function))
+    {
+        match paths.iter_mut().find(|(p, _)| *p == r.path) {
+            Some((_, methods)) => *methods = std::mem::take(methods).merge(handler(r.function)),
+            None => paths.push((r.path, handler(r.function))),
+        }
+    }
+    let mut router = Router::new();
+    for (path, methods) in paths {
+        router = router.route(path, methods);
+    }
+    router
+        .fallback(handlers::not_found)
+        .method_not_allowed_fallback(handlers::method_not_allowed)
+        .with_state(app)
+}

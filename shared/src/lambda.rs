@@ -1,0 +1,16 @@
+//! The `main` of every function binary.
+
+use crate::App;
+use crate::http::{FUNCTIONS, router};
+
+pub type Error = lambda_http::Error;
+
+/// Builds the app once (cold start) and serves `function`'s routes on the
+/// Lambda runtime API until the process is stopped.
+pub async fn run(function: &'static str) -> Result<(), Error> {
+    assert!(FUNCTIONS.contains(&function), "unknown function {function}");
+    crate::telemetry::init(true);
+    let app = App::from_env(function == "post-image").await?;
+    app.warm_up().await;
+    lambda_http::run(router(app, Some(function))).await
+}

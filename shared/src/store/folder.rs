@@ -1,0 +1,140 @@
+use async_trait::async_trait;
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+
+use super::{ImageStore, StoreError, random_name};
+use crate::domain::ImageData;
+
+/// Files in one local folder (a Docker volume in compose).
+pub struct FolderStore {
+    root: PathBuf,
+}
+
+impl FolderStore {
+    /// Creates the folder when missing; locations are absolute paths below it.
+    pub fn open(root: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let root = root.as_ref();
+        std::fs::create_dir_all(root).map_err(|e| unavailable(root, e))?;
+        let root = std::fs::canonicalize(root).map_err(|e| unavailable(root, e))?;
+        Ok(FolderStore { root })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+fn unavailable(path: &Path, e: std::io::Error) -> StoreError {
+    StoreError::Unavailable(format!("{}: {e}", path.display()))
+}
+
+fn read_error(location: &str, e: std::io::Error) -> StoreError {
+    if e.kind() == ErrorKind::NotFound {
+        StoreError::NotFound(location.to_string())
+    } else {
+        unavailable(Path::new(location), e)
+    }
+}
+
+/// Writes `bytes` to a hidden temporary file, flushes it, then links it under
+/// its final name. `hard_link` fails rather than replace an existing file, and
+/// a crash mid-write leaves only a `.tmp-` file, never a half picture.
+fn put_blocking(root: &Path, bytes: &[u8], extension: &str) -> Result<PathBuf, StoreError> {
+    let tmp = root.join(format!(".tmp-{}", random_name("part")));
+    let written = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(unavailable(&tmp, e));
+    }
+    let result = loop {
+        let path = root.join(random_name(extension));
+        match std::fs::hard_link(&tmp, &path) {
+            Ok(()) => break Ok(path),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => continue,
+            Err(e) => break Err(unavailable(&path, e)),
+        }
+    };
+    let _ = std::fs::remove_file(&tmp);
+    result
+}
+
+#[async_trait]
+impl ImageStore for FolderStore {
+    async fn put(&self, image: &ImageData) -> Result<String, StoreError> {
+        let root = self.root.clone();
+        let bytes = image.bytes().to_vec();
+        let extension = image.format().extension();
+        let path = tokio::task::spawn_blocking(move || put_blocking(&root, &bytes, extension))
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))??;
+        Ok(path.to_string_lossy().into_owned())
+    }
+
+    async fn get(&self, location: &str) -> Result<Vec<u8>, StoreError> {
+        tokio::fs::read(location)
+            .await
+            .map_err(|e| read_error(location, e))
+    }
+
+    async fn size(&self, location: &str) -> Result<u64, StoreError> {
+        tokio::fs::metadata(location)
+            .await
+            .map(|m| m.len())
+            .map_err(|e| read_error(location, e))
+    }
+
+    async fn delete(&self, location: &str) -> Result<(), StoreError> {
+        match tokio::fs::remove_file(location).await {
+            Err(e) if e.kind() != ErrorKind::NotFound => Err(unavailable(Path::new(location), e)),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn gif() -> ImageData {
+        // The smallest GIF: 1x1, one colour.
+        let bytes = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;";
+        ImageData::from_bytes(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn put_get_delete() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FolderStore::open(dir.path().join("images")).unwrap();
+        let image = gif();
+        let a = store.put(&image).await.unwrap();
+        let b = store.put(&image).await.unwrap();
+        assert_ne!(a, b, "every put gets a new name");
+        assert!(Path::new(&a).is_absolute());
+        assert!(a.ends_with(".gif"));
+        assert_eq!(store.get(&a).await.unwrap(), image.bytes());
+        assert_eq!(store.size(&a).await.unwrap(), image.len());
+        // Only the two pictures: no temporary file is left.
+        assert_eq!(std::fs::read_dir(store.root()).unwrap().count(), 2);
+        store.delete(&a).await.unwrap();
+        assert!(matches!(store.get(&a).await, Err(StoreError::NotFound(_))));
+        store.delete(&a).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn unwritable_folder_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FolderStore::open(dir.path()).unwrap();
+        std::fs::remove_dir(dir.path()).unwrap();
+        assert!(matches!(
+            store.put(&gif()).await,
+            Err(StoreError::Unavailable(_))
+        ));
+    }
+}

@@ -1,0 +1,36 @@
+//! The tagger port: what is in a picture, with confidences in 0..=100.
+
+use async_trait::async_trait;
+
+use crate::domain::{ImageData, Tag};
+
+mod imagga;
+
+pub use imagga::{ImageKitConfig, ImaggaConfig, ImaggaTagger};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TaggerError {
+    /// The tagging service (or the staging host it needs) failed or timed out.
+    #[error("tagging service failed: {0}")]
+    Failed(String),
+    /// It answered, but not with tags.
+    #[error("tagging service answered nonsense: {0}")]
+    BadAnswer(String),
+}
+
+#[async_trait]
+pub trait Tagger: Send + Sync {
+    /// Every tag the service sees, unfiltered; the caller applies the threshold.
+    async fn tag(&self, image: &ImageData) -> Result<Vec<Tag>, TaggerError>;
+}
+
+/// The tagger of functions that never tag (the read-only endpoints), so they
+/// neither load a model nor need credentials.
+pub struct NoTagger;
+
+#[async_trait]
+impl Tagger for NoTagger {
+    async fn tag(&self, _: &ImageData) -> Result<Vec<Tag>, TaggerError> {
+        Err(TaggerError::Failed("this function has no tagger".into()))
+    }
+}

@@ -1,0 +1,244 @@
+//! The contract of every endpoint, through real HTTP against the local API,
+//! on SQLite and on MariaDB/MySQL.
+
+mod common;
+
+use common::*;
+use pictures::domain::{NewPicture, Tag};
+use serde_json::Value;
+
+fn tag_names(picture: &Value) -> Vec<&str> {
+    picture["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["tag"].as_str().unwrap())
+        .collect()
+}
+
+fn ids(list: &Value) -> Vec<i64> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_i64().unwrap())
+        .collect()
+}
+
+/// Records a picture with a chosen date straight through the database port,
+/// as a registration at that time would have.
+async fn seed(t: &TestApp, date: &str, tags: &[(&str, f64)]) -> i64 {
+    let tags: Vec<Tag> = tags
+        .iter()
+        .map(|(n, c)| Tag {
+            name: n.to_string(),
+            confidence: *c,
+        })
+        .collect();
+    t.app
+        .db
+        .insert_picture(&NewPicture {
+            path: "/nonexistent/seeded.jpg",
+            date,
+            size: 2048,
+            tags: &tags,
+        })
+        .await
+        .unwrap()
+}
+
+both_backends! {
+    async fn upload_then_read_back(backend) {
+        let t = TestApp::start(backend).await;
+        let rocket = fixture("rocket.jpg");
+        let r = t.post_image(&rocket, "").await;
+        assert_eq!(r.status(), 201);
+        let location = r.headers()["location"].to_str().unwrap().to_string();
+        let posted: Value = r.json().await.unwrap();
+        let id = posted["id"].as_i64().unwrap();
+        assert_eq!(location, format!("/images/{id}"));
+        // Default threshold 80: missile (60) is left out; ordered by confidence.
+        assert_eq!(posted["tags"], serde_json::json!([
+            {"tag": "rocket", "confidence": 95.5},
+            {"tag": "sky", "confidence": 85.25},
+        ]));
+        let kb = (rocket.len() as f64 / 1024.0 * 100.0).round() / 100.0;
+        assert_eq!(posted["size"].as_f64().unwrap(), kb);
+        let date = posted["date"].as_str().unwrap();
+        assert!(chrono::NaiveDateTime::parse_from_str(date, "%Y-%m-%d %H:%M:%S").is_ok(), "{date}");
+        assert_eq!(posted["data"].as_str().unwrap(), b64(&rocket));
+
+        // The same object from GET, on the canonical route and the alias.
+        for route in [location.clone(), format!("/image/{id}")] {
+            assert_eq!(t.get_json(&route).await, posted, "{route}");
+        }
+        // One file, holding the upload's bytes, named at random with its real extension.
+        let files = t.files();
+        assert_eq!(files.len(), 1);
+        assert_eq!(std::fs::read(&files[0]).unwrap(), rocket);
+        assert_eq!(files[0].extension().unwrap(), "jpg");
+        // ImageKit saw one upload and one delete; nothing is left there.
+        assert_eq!(t.cloud.counts(), (1, 1, 1));
+        assert!(t.cloud.staged().is_empty());
+    }
+
+    async fn alias_route_and_threshold(backend) {
+        let t = TestApp::start(backend).await;
+        let png = fixture("chelsea.png");
+        let r = t.client.post(format!("{}/image?min_confidence=60", t.url))
+            .json(&serde_json::json!({"data": format!("data:image/png;base64,{}", b64(&png))}))
+            .send().await.unwrap();
+        assert_eq!(r.status(), 201);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(tag_names(&body), ["rocket", "sky", "missile"], "60 >= 60 is kept");
+        let r = t.post_image(&png, "?min_confidence=100").await;
+        assert_eq!(r.status(), 201);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["tags"], serde_json::json!([]));
+        assert_eq!(t.files().len(), 2, "a second upload of the same bytes is a new file");
+        assert!(t.files().iter().all(|f| f.extension().unwrap() == "png"));
+    }
+
+    async fn never_overwrites_and_ids_grow(backend) {
+        let t = TestApp::start(backend).await;
+        let gif = fixture("no_time_for_that_tiny.gif");
+        let mut seen = Vec::new();
+        for _ in 0..5 {
+            let r = t.post_image(&gif, "").await;
+            assert_eq!(r.status(), 201);
+            seen.push(r.json::<Value>().await.unwrap()["id"].as_i64().unwrap());
+        }
+        assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
+        assert_eq!(t.files().len(), 5);
+    }
+
+    async fn long_and_colliding_tags(backend) {
+        let t = TestApp::start(backend).await;
+        let long = "a-tag-name-that-is-far-longer-than-thirty-two-characters";
+        let cut: String = long.chars().take(32).collect();
+        t.cloud.set_tags(&[(long, 85.0), (&format!("{cut}-other-ending"), 90.0), ("Sky", 99.0), ("sky", 81.0)]);
+        let r = t.post_image(&fixture("rocket.jpg"), "").await;
+        assert_eq!(r.status(), 201);
+        let posted: Value = r.json().await.unwrap();
+        assert_eq!(posted["tags"], serde_json::json!([
+            {"tag": "sky", "confidence": 99.0},
+            {"tag": cut, "confidence": 90.0},
+        ]));
+        let id = posted["id"].as_i64().unwrap();
+        let got = t.get_json(&format!("/images/{id}")).await;
+        assert_eq!(got["tags"], posted["tags"]);
+    }
+
+    async fn search_by_all_tags_and_dates(backend) {
+        let t = TestApp::start(backend).await;
+        let a = seed(&t, "2024-01-10 08:00:00", &[("cat", 90.0), ("animal", 95.0)]).await;
+        let b = seed(&t, "2024-01-31 23:59:59", &[("dog", 88.0), ("animal", 97.0)]).await;
+        let c = seed(&t, "2024-02-01 00:00:00", &[("cat", 85.0), ("animal", 91.0), ("sofa", 82.0)]).await;
+        let d = seed(&t, "2024-03-05 12:30:00", &[("car", 99.0)]).await;
+
+        assert_eq!(ids(&t.get_json("/images").await), [a, b, c, d]);
+        // ALL of the tags, each picture listing all of its own tags.
+        let cats = t.get_json("/images?tags=cat,animal").await;
+        assert_eq!(ids(&cats), [a, c]);
+        assert_eq!(tag_names(&cats[1]), ["animal", "cat", "sofa"]);
+        assert!(cats[0].get("data").is_none(), "listings carry no data");
+        assert_eq!(ids(&t.get_json("/images?tags=%20cat%20,,animal,cat").await), [a, c]);
+        assert_eq!(ids(&t.get_json("/images?tags=cat,dog").await), Vec::<i64>::new());
+        assert_eq!(ids(&t.get_json("/images?tags=unknown").await), Vec::<i64>::new());
+        // Inclusive bounds; a bare date is the whole day.
+        assert_eq!(ids(&t.get_json("/images?min_date=2024-01-10%2008:00:00&max_date=2024-01-31").await), [a, b]);
+        assert_eq!(ids(&t.get_json("/images?min_date=2024-02-01").await), [c, d]);
+        assert_eq!(ids(&t.get_json("/images?max_date=2024-01-31%2023:59:58").await), [a]);
+        assert_eq!(ids(&t.get_json("/images?min_date=2024-01-01&max_date=2024-02-29&tags=animal").await), [a, b, c]);
+        // max before min: nothing, not an error.
+        assert_eq!(ids(&t.get_json("/images?min_date=2024-03-01&max_date=2024-01-01").await), Vec::<i64>::new());
+        let first = &t.get_json("/images?tags=car").await[0];
+        assert_eq!(first["date"], "2024-03-05 12:30:00");
+        assert_eq!(first["size"], 2.0);
+        assert_eq!(first["tags"], serde_json::json!([{"tag": "car", "confidence": 99.0}]));
+    }
+
+    async fn pages_follow_the_link(backend) {
+        let t = TestApp::start(backend).await;
+        let mut all = Vec::new();
+        for i in 0..7 {
+            let tags: &[(&str, f64)] = if i % 2 == 0 { &[("even", 90.0), ("n", 80.0)] } else { &[("n", 80.0)] };
+            all.push(seed(&t, &format!("2024-05-0{} 10:00:00", i + 1), tags).await);
+        }
+        let mut next = Some("/images?tags=n&limit=3".to_string());
+        let mut got = Vec::new();
+        let mut pages = 0;
+        while let Some(url) = next.take() {
+            let r = t.get(&url).await;
+            assert_eq!(r.status(), 200);
+            next = r.headers().get("link").map(|l| {
+                let l = l.to_str().unwrap();
+                assert!(l.ends_with(">; rel=\"next\""), "{l}");
+                l[1..l.find('>').unwrap()].to_string()
+            });
+            got.extend(ids(&r.json().await.unwrap()));
+            pages += 1;
+        }
+        assert_eq!(got, all);
+        assert_eq!(pages, 3);
+        // The link keeps the filters.
+        let r = t.get("/images?tags=even&limit=2&min_date=2024-05-01").await;
+        let link = r.headers()["link"].to_str().unwrap().to_string();
+        assert!(link.contains("tags=even") && link.contains("min_date=2024-05-01+00%3A00%3A00") && link.contains("limit=2"), "{link}");
+        // Exactly one page: no link.
+        let r = t.get("/images?limit=7").await;
+        assert!(r.headers().get("link").is_none());
+        assert_eq!(ids(&t.get_json(&format!("/images?after={}", all[5])).await), [all[6]]);
+        assert_eq!(ids(&t.get_json("/images?after=99999999999999").await), Vec::<i64>::new());
+    }
+
+    async fn tag_statistics(backend) {
+        let t = TestApp::start(backend).await;
+        seed(&t, "2024-01-10 08:00:00", &[("cat", 90.0), ("animal", 95.0)]).await;
+        seed(&t, "2024-01-20 08:00:00", &[("dog", 88.0), ("animal", 97.5)]).await;
+        seed(&t, "2024-02-01 00:00:00", &[("cat", 85.0), ("animal", 91.0), ("bird", 82.0)]).await;
+        let all = t.get_json("/tags").await;
+        assert_eq!(all, serde_json::json!([
+            {"tag": "animal", "n_images": 3, "min_confidence": 91.0, "max_confidence": 97.5, "mean_confidence": 94.5},
+            {"tag": "cat", "n_images": 2, "min_confidence": 85.0, "max_confidence": 90.0, "mean_confidence": 87.5},
+            {"tag": "bird", "n_images": 1, "min_confidence": 82.0, "max_confidence": 82.0, "mean_confidence": 82.0},
+            {"tag": "dog", "n_images": 1, "min_confidence": 88.0, "max_confidence": 88.0, "mean_confidence": 88.0},
+        ]));
+        let january = t.get_json("/tags?min_date=2024-01-01&max_date=2024-01-31").await;
+        let names: Vec<&str> = january.as_array().unwrap().iter().map(|s| s["tag"].as_str().unwrap()).collect();
+        assert_eq!(names, ["animal", "cat", "dog"]);
+        assert_eq!(january[0]["mean_confidence"], 96.25);
+        assert_eq!(t.get_json("/tags?min_date=2025-01-01").await, serde_json::json!([]));
+    }
+
+    async fn sql_is_data(backend) {
+        let t = TestApp::start(backend).await;
+        let id = seed(&t, "2024-01-10 08:00:00", &[("cat' or '1'='1", 90.0), ("cat", 95.0)]).await;
+        for q in [
+            "/images?tags=cat'%20OR%20'1'='1",
+            "/images?tags=x')%20OR%201=1%20--%20",
+            "/images?tags=cat;DROP%20TABLE%20pictures",
+        ] {
+            let got = t.get_json(q).await;
+            let expected: Vec<i64> = if q.contains("OR%20'1'='1") { vec![id] } else { vec![] };
+            assert_eq!(ids(&got), expected, "{q}");
+        }
+        assert_error(t.get("/images?min_date=2024-01-01'%20OR%201=1").await, 400, "invalid_date").await;
+        assert_error(t.get("/images?limit=1;DROP%20TABLE%20tags").await, 400, "invalid_limit").await;
+        assert_error(t.get("/images?after=0%20OR%201=1").await, 400, "invalid_after").await;
+        assert_error(t.get("/images/1%20OR%201=1").await, 400, "invalid_id").await;
+        assert_error(t.get("/tags?max_date=x'%20UNION%20SELECT").await, 400, "invalid_date").await;
+        assert_error(t.post_image(&fixture("rocket.jpg"), "?min_confidence=0%20OR%201=1").await, 400, "invalid_min_confidence").await;
+        // Everything is still there.
+        assert_eq!(t.row_counts().await, (1, 2));
+    }
+
+    async fn missing_picture_and_file(backend) {
+        let t = TestApp::start(backend).await;
+        assert_error(t.get("/images/12345").await, 404, "not_found").await;
+        let r = t.post_image(&fixture("rocket.jpg"), "").await;
+        let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        std::fs::remove_file(&t.files()[0]).unwrap();
+        let body = assert_error(t.get(&format!("/images/{id}")).await, 503, "image_unavailable").await;
+        assert!(!body["message"].as_str().unwrap().contains('/'), "no path in the message: {body}");
+    }
+}

@@ -1,0 +1,509 @@
+//! What every integration test starts from: a real database (a SQLite file,
+//! or a database of its own on the MariaDB/MySQL server), a real image
+//! folder, the local API on a free loopback port, and a loopback server
+//! speaking the ImageKit and Imagga wire protocols.
+#![allow(dead_code)]
+
+use base64::Engine;
+use pictures::{App, Config};
+use rand::Rng;
+use serde_json::{Value, json};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tempfile::TempDir;
+use wiremock::matchers::{header, method, path, path_regex};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+pub const IMAGEKIT_PRIVATE_KEY: &str = "private_ik_test_key";
+pub const IMAGGA_KEY: &str = "acc_test_key";
+pub const IMAGGA_SECRET: &str = "imagga_test_secret";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    MySql,
+}
+
+/// The MariaDB/MySQL server tests create their databases on.
+pub fn mysql_server_url() -> String {
+    std::env::var("TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/images")
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+pub fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn basic(user: &str, password: &str) -> String {
+    format!("Basic {}", b64(format!("{user}:{password}").as_bytes()))
+}
+
+/// ImageKit and Imagga as their documented APIs behave, on loopback:
+/// uploads stage a file and return its `fileId` and public `url`; Imagga
+/// tags a URL only if it names a staged file; deletes unstage. Wrong keys
+/// get a 401, as from the real services.
+pub struct FakeCloud {
+    pub server: MockServer,
+    pub state: Arc<Mutex<CloudState>>,
+}
+
+#[derive(Default)]
+pub struct CloudState {
+    /// fileId → the base64 the upload carried.
+    pub staged: HashMap<String, String>,
+    pub uploads: usize,
+    pub deletes: usize,
+    pub tag_calls: usize,
+    /// The tags Imagga answers with: (English name, confidence).
+    pub tags: Vec<(String, f64)>,
+    /// When set, Imagga answers this instead of tags.
+    pub imagga_answer: Option<ResponseTemplate>,
+    /// When set, ImageKit answers uploads with this and stages nothing.
+    pub upload_answer: Option<ResponseTemplate>,
+    next_id: usize,
+}
+
+struct Upload(Arc<Mutex<CloudState>>, String);
+impl Respond for Upload {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let body = String::from_utf8_lossy(&request.body).into_owned();
+        let Some(file) = multipart_field(&body, "file") else {
+            return ResponseTemplate::new(400)
+                .set_body_json(json!({"message": "Missing file parameter for upload"}));
+        };
+        let Some(name) = multipart_field(&body, "fileName") else {
+            return ResponseTemplate::new(400)
+                .set_body_json(json!({"message": "Missing fileName parameter for upload"}));
+        };
+        let mut state = self.0.lock().unwrap();
+        state.uploads += 1;
+        if let Some(answer) = &state.upload_answer {
+            return answer.clone();
+        }
+        state.next_id += 1;
+        let file_id = format!("file{:06}", state.next_id);
+        state.staged.insert(file_id.clone(), file);
+        ResponseTemplate::new(200).set_body_json(json!({
+            "fileId": file_id,
+            "name": name,
+            "url": format!("{}/staged/{file_id}/{name}", self.1),
+            "fileType": "image",
+        }))
+    }
+}
+
+struct Tags(Arc<Mutex<CloudState>>);
+impl Respond for Tags {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let mut state = self.0.lock().unwrap();
+        state.tag_calls += 1;
+        if let Some(answer) = &state.imagga_answer {
+            return answer.clone();
+        }
+        let image_url = request
+            .url
+            .query_pairs()
+            .find(|(k, _)| k == "image_url")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        let staged = image_url
+            .split("/staged/")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .is_some_and(|id| state.staged.contains_key(id));
+        if !staged {
+            return ResponseTemplate::new(400).set_body_json(json!({
+                "status": {"type": "error", "text": "Could not download the image from the URL"}
+            }));
+        }
+        let tags: Vec<Value> = state
+            .tags
+            .iter()
+            .map(|(name, c)| json!({"confidence": c, "tag": {"en": name}}))
+            .collect();
+        ResponseTemplate::new(200).set_body_json(
+            json!({"result": {"tags": tags}, "status": {"type": "success", "text": ""}}),
+        )
+    }
+}
+
+struct Delete(Arc<Mutex<CloudState>>);
+impl Respond for Delete {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let id = request
+            .url
+            .path()
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let mut state = self.0.lock().unwrap();
+        state.deletes += 1;
+        if state.staged.remove(&id).is_some() {
+            ResponseTemplate::new(204)
+        } else {
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"message": "The requested file does not exist."}))
+        }
+    }
+}
+
+/// The value of a text field in a multipart/form-data body.
+fn multipart_field(body: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\"");
+    let start = body.find(&marker)? + marker.len();
+    let rest = &body[start..];
+    let value_start = rest.find("\r\n\r\n")? + 4;
+    let value = &rest[value_start..];
+    let end = value.find("\r\n--")?;
+    Some(value[..end].to_string())
+}
+
+impl FakeCloud {
+    pub async fn start(tags: &[(&str, f64)]) -> Self {
+        let server = MockServer::start().await;
+        let state = Arc::new(Mutex::new(CloudState {
+            tags: tags.iter().map(|(n, c)| (n.to_string(), *c)).collect(),
+            ..CloudState::default()
+        }));
+        let imagekit_auth = basic(IMAGEKIT_PRIVATE_KEY, "");
+        Mock::given(method("POST"))
+            .and(path("/api/v1/files/upload"))
+            .and(header("authorization", imagekit_auth.as_str()))
+            .respond_with(Upload(state.clone(), server.uri()))
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v2/tags"))
+            .and(header(
+                "authorization",
+                basic(IMAGGA_KEY, IMAGGA_SECRET).as_str(),
+            ))
+            .respond_with(Tags(state.clone()))
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("DELETE"))
+            .and(path_regex("^/v1/files/[^/]+$"))
+            .and(header("authorization", imagekit_auth.as_str()))
+            .respond_with(Delete(state.clone()))
+            .with_priority(1)
+            .mount(&server)
+            .await;
+        // Anything else (wrong keys included) is refused, as the services do.
+        Mock::given(wiremock::matchers::any())
+            .respond_with(
+                ResponseTemplate::new(401)
+                    .set_body_json(json!({"message": "Your request contains invalid credentials"})),
+            )
+            .with_priority(10)
+            .mount(&server)
+            .await;
+        FakeCloud { server, state }
+    }
+
+    pub fn uri(&self) -> String {
+        self.server.uri()
+    }
+
+    pub fn set_tags(&self, tags: &[(&str, f64)]) {
+        self.state.lock().unwrap().tags = tags.iter().map(|(n, c)| (n.to_string(), *c)).collect();
+    }
+
+    pub fn fail_imagga(&self, answer: ResponseTemplate) {
+        self.state.lock().unwrap().imagga_answer = Some(answer);
+    }
+
+    pub fn fail_uploads(&self, answer: ResponseTemplate) {
+        self.state.lock().unwrap().upload_answer = Some(answer);
+    }
+
+    /// Files uploaded to ImageKit and not deleted again.
+    pub fn staged(&self) -> HashSet<String> {
+        self.state.lock().unwrap().staged.keys().cloned().collect()
+    }
+
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let s = self.state.lock().unwrap();
+        (s.uploads, s.tag_calls, s.deletes)
+    }
+}
+
+/// A running local API with its own database, image folder and fake cloud.
+pub struct TestApp {
+    pub url: String,
+    pub client: reqwest::Client,
+    pub app: Arc<App>,
+    pub cloud: FakeCloud,
+    pub images: PathBuf,
+    pub database_url: String,
+    pub backend: Backend,
+    mysql_db: Option<String>,
+    _dir: TempDir,
+}
+
+pub struct Options {
+    pub max_body_bytes: Option<usize>,
+    pub database_url: Option<String>,
+    pub tagger_timeout_secs: u64,
+    /// Extra or replaced variables.
+    pub vars: Vec<(String, String)>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            max_body_bytes: None,
+            database_url: None,
+            tagger_timeout_secs: 5,
+            vars: Vec::new(),
+        }
+    }
+}
+
+/// A new, empty database on the test server, named for this test.
+pub async fn create_mysql_database() -> (String, String) {
+    use sqlx::Connection;
+    let name = format!("pictures_t{:016x}", rand::rng().random::<u64>());
+    let mut conn = sqlx::MySqlConnection::connect(&mysql_server_url())
+        .await
+        .expect("MariaDB/MySQL must run for the tests (make test starts it)");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    (name.clone(), format!("{}/{name}", mysql_server_url()))
+}
+
+pub fn drop_mysql_database(name: String) {
+    // Drop runs outside any async context; give the cleanup its own runtime.
+    let _ = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            use sqlx::Connection;
+            if let Ok(mut conn) = sqlx::MySqlConnection::connect(&mysql_server_url()).await {
+                let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name}"
+                )))
+                .execute(&mut conn)
+                .await;
+            }
+        });
+    })
+    .join();
+}
+
+impl TestApp {
+    pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, Options::default()).await
+    }
+
+    pub async fn start_with(backend: Backend, options: Options) -> Self {
+        let cloud = FakeCloud::start(&[("rocket", 95.5), ("sky", 85.25), ("missile", 60.0)]).await;
+        let dir = tempfile::tempdir().unwrap();
+        let images = dir.path().join("images");
+        let (mysql_db, database_url) = match (&options.database_url, backend) {
+            (Some(url), _) => (None, url.clone()),
+            (None, Backend::Sqlite) => (
+                None,
+                format!("sqlite://{}/pictures.db", dir.path().display()),
+            ),
+            (None, Backend::MySql) => {
+                let (name, url) = create_mysql_database().await;
+                (Some(name), url)
+            }
+        };
+        let mut vars: HashMap<String, String> = [
+            ("DATABASE_URL", database_url.clone()),
+            ("IMAGE_STORE", images.display().to_string()),
+            (
+                "CREDENTIALS_FILE",
+                dir.path().join("none.json").display().to_string(),
+            ),
+            ("TAGGER", "imagga".into()),
+            ("IMAGGA_API_KEY", IMAGGA_KEY.into()),
+            ("IMAGGA_API_SECRET", IMAGGA_SECRET.into()),
+            ("IMAGEKIT_PRIVATE_KEY", IMAGEKIT_PRIVATE_KEY.into()),
+            ("IMAGGA_BASE_URL", cloud.uri()),
+            ("IMAGEKIT_UPLOAD_URL", cloud.uri()),
+            ("IMAGEKIT_API_URL", cloud.uri()),
+            (
+                "TAGGER_TIMEOUT_SECS",
+                options.tagger_timeout_secs.to_string(),
+            ),
+            ("DB_TIMEOUT_SECS", "2".to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        if let Some(max) = options.max_body_bytes {
+            vars.insert("MAX_BODY_BYTES".into(), max.to_string());
+        }
+        vars.extend(options.vars);
+        let config = Config::from_lookup(|k| vars.get(k).cloned()).expect("test configuration");
+        let app = App::build(&config, true).await.expect("app starts");
+        app.warm_up().await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let router = pictures::http::router(app.clone(), None);
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        TestApp {
+            url,
+            client: reqwest::Client::new(),
+            app,
+            cloud,
+            images,
+            database_url,
+            backend,
+            mysql_db,
+            _dir: dir,
+        }
+    }
+
+    pub async fn post_image(&self, bytes: &[u8], query: &str) -> reqwest::Response {
+        self.client
+            .post(format!("{}/images{query}", self.url))
+            .json(&json!({"data": b64(bytes)}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get(&self, path_and_query: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path_and_query}", self.url))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_json(&self, path_and_query: &str) -> Value {
+        let r = self.get(path_and_query).await;
+        assert_eq!(r.status(), 200, "GET {path_and_query}");
+        r.json().await.unwrap()
+    }
+
+    /// Files in the image folder (temporary ones included).
+    pub fn files(&self) -> Vec<PathBuf> {
+        match std::fs::read_dir(&self.images) {
+            Ok(entries) => entries.map(|e| e.unwrap().path()).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// (pictures rows, tags rows), counted in the database itself.
+    pub async fn row_counts(&self) -> (i64, i64) {
+        use sqlx::Connection;
+        let count = |sql: &'static str| async move {
+            match self.backend {
+                Backend::Sqlite => {
+                    let mut c = sqlx::SqliteConnection::connect(&self.database_url)
+                        .await
+                        .unwrap();
+                    sqlx::query_scalar::<_, i64>(sql)
+                        .fetch_one(&mut c)
+                        .await
+                        .unwrap()
+                }
+                Backend::MySql => {
+                    let mut c = sqlx::MySqlConnection::connect(&self.database_url)
+                        .await
+                        .unwrap();
+                    sqlx::query_scalar::<_, i64>(sql)
+                        .fetch_one(&mut c)
+                        .await
+                        .unwrap()
+                }
+            }
+        };
+        (
+            count("SELECT COUNT(*) FROM pictures").await,
+            count("SELECT COUNT(*) FROM tags").await,
+        )
+    }
+
+    /// Runs statements on the test database directly (to break it on purpose).
+    pub async fn execute(&self, sql: &str) {
+        use sqlx::Connection;
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        match self.backend {
+            Backend::Sqlite => {
+                let mut c = sqlx::SqliteConnection::connect(&self.database_url)
+                    .await
+                    .unwrap();
+                sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+            }
+            Backend::MySql => {
+                let mut c = sqlx::MySqlConnection::connect(&self.database_url)
+                    .await
+                    .unwrap();
+                sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+            }
+        }
+    }
+
+    /// Nothing stored: no row, no file, no copy left at ImageKit.
+    pub async fn assert_nothing_stored(&self) {
+        assert_eq!(self.row_counts().await, (0, 0), "no rows");
+        assert_eq!(self.files(), Vec::<PathBuf>::new(), "no files");
+        assert!(
+            self.cloud.staged().is_empty(),
+            "no staged copy left at ImageKit"
+        );
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(name) = self.mysql_db.take() {
+            drop_mysql_database(name);
+        }
+    }
+}
+
+/// Asserts a JSON error response: status, `error` code, and a message.
+pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status().as_u16(), status, "status");
+    assert_eq!(
+        response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap()),
+        Some("application/json"),
+        "errors are JSON"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], code, "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
+    body
+}
+
+/// Declares one async test per backend: `name::sqlite` and `name::mysql`.
+#[macro_export]
+macro_rules! both_backends {
+    ($(async fn $name:ident($backend:ident) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            async fn run($backend: $crate::common::Backend) $body
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() { run($crate::common::Backend::Sqlite).await }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn mysql() { run($crate::common::Backend::MySql).await }
+        }
+    )*};
+}
