@@ -3,7 +3,7 @@
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN make build
+RUN make build model
 
 FROM debian:bookworm-slim
 RUN apt-get update \
@@ -12,9 +12,11 @@ RUN apt-get update \
  && mkdir -p /data/images
 WORKDIR /app
 COPY --from=build /src/target/release/local-api /usr/local/bin/local-api
+COPY --from=build /src/data/models /app/models
 ENV BIND=0.0.0.0:80 \
     IMAGE_STORE=/data/images \
     CREDENTIALS_FILE=/app/credentials.json \
+    MODEL_DIR=/app/models \
     RUST_LOG=info
 EXPOSE 80
 VOLUME ["/data/images"]

@@ -3,15 +3,15 @@ SHELL := /bin/bash
 CARGO ?= cargo
 FUNCTIONS := post-image get-images get-image get-tags
 
-.PHONY: help run test lint fmt build lambda bench services tools check-templates clean
+.PHONY: help run test lint fmt build lambda bench model services tools check-templates clean
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-run: ## the local API on 127.0.0.1:8080 (BIND overrides) with the embedded defaults
+run: model ## the local API on 127.0.0.1:8080 (BIND overrides) with the embedded defaults
 	$(CARGO) run --release -p local-api
 
-test: services tools ## every test (SQLite and MariaDB/MySQL), then the template and compose checks
+test: model services tools ## every test (SQLite and MariaDB/MySQL), then the template and compose checks
 	@if command -v cargo-nextest >/dev/null 2>&1; then \
 	  $(CARGO) nextest run --workspace --no-fail-fast; \
 	else \
@@ -38,6 +38,9 @@ lambda: ## one bootstrap per function in target/lambda/<fn>/ (provided.al2023, x
 
 bench: services ## the load benchmark of BENCHMARKS in README.md (MariaDB, 10,000 pictures, wrk)
 	scripts/bench.sh
+
+model: ## fetch and convert the on-device model into data/models (MODEL_DIR overrides); idempotent
+	@python3 scripts/fetch-model.py
 
 services: ## start MariaDB on 127.0.0.1:3306 when it is not running
 	@scripts/ensure-mariadb.sh

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::config::{Config, ConfigError, TaggerKind};
 use crate::db::{self, Database, DbError};
 use crate::store::{FolderStore, ImageStore, StoreError};
-use crate::tagger::{ImaggaTagger, NoTagger, Tagger};
+use crate::tagger::{ImaggaTagger, LocalTagger, NoTagger, Tagger};
 
 pub struct App {
     pub db: Arc<dyn Database>,
@@ -52,9 +52,14 @@ impl App {
                 config.tagger_timeout,
             )),
             (true, TaggerKind::Local) => {
-                return Err(StartError::Tagger(
-                    "the on-device tagger is not available in this build; set TAGGER=imagga".into(),
-                ));
+                let started = std::time::Instant::now();
+                let tagger = LocalTagger::load(&config.model_dir).map_err(|e| {
+                    StartError::Tagger(format!(
+                        "{e}; run `make model` to fetch the on-device model, or set MODEL_DIR"
+                    ))
+                })?;
+                tracing::info!(elapsed = ?started.elapsed(), "on-device model loaded");
+                Arc::new(tagger)
             }
         };
         Ok(Arc::new(App {

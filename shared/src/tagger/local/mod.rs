@@ -1,0 +1,131 @@
+//! The on-device tagger: EfficientNet-Lite0 on ImageNet-1k, with WordNet
+//! parents so a tabby is also a `cat`, a `feline`, a `mammal` and an `animal`.
+//!
+//! The weights come from `make model` (see scripts/fetch-model.py); the
+//! vocabulary is compiled in. The model loads once per process and inference
+//! runs on blocking threads, at most one per core, so GET requests never wait
+//! behind tagging.
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use std::path::Path;
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+
+use super::{Tagger, TaggerError};
+use crate::domain::{ImageData, Tag};
+
+mod net;
+mod preprocess;
+
+pub use net::{EfficientNet, LoadError};
+pub use preprocess::{decode_upright, prepare};
+
+/// The weights file `make model` writes into `MODEL_DIR`.
+pub const WEIGHTS_FILE: &str = "efficientnet-lite0.safetensors";
+
+/// Tags below this confidence (percent) are not reported at all; the
+/// caller's `min_confidence` filters the rest.
+const REPORTED_FROM: f64 = 1.0;
+
+#[derive(Deserialize)]
+struct VocabularyFile {
+    labels: Vec<String>,
+    tags: Vec<(String, Vec<u16>)>,
+}
+
+/// Every tag the model can give, each with the classes it stands for.
+pub struct Vocabulary {
+    labels: Vec<String>,
+    tags: Vec<(String, Vec<u16>)>,
+}
+
+impl Vocabulary {
+    pub fn builtin() -> Self {
+        let file: VocabularyFile = serde_json::from_str(include_str!("../imagenet-tags.json"))
+            .expect("the compiled-in vocabulary parses");
+        assert_eq!(file.labels.len(), net::CLASSES);
+        Vocabulary {
+            labels: file.labels,
+            tags: file.tags,
+        }
+    }
+
+    /// The class's own name (`tabby`, `tiger cat`).
+    pub fn label(&self, class: usize) -> &str {
+        &self.labels[class]
+    }
+
+    /// A tag's confidence is the summed probability of its classes, so a
+    /// parent collects its descendants' and a name shared by two classes
+    /// (`crane`, the bird and the machine) both of theirs.
+    pub fn tags(&self, probabilities: &[f32]) -> Vec<Tag> {
+        self.tags
+            .iter()
+            .filter_map(|(name, classes)| {
+                let p: f64 = classes
+                    .iter()
+                    .map(|&c| f64::from(probabilities[c as usize]))
+                    .sum();
+                let confidence = (p * 100.0).min(100.0);
+                (confidence >= REPORTED_FROM).then(|| Tag {
+                    name: name.clone(),
+                    confidence,
+                })
+            })
+            .collect()
+    }
+}
+
+pub struct LocalTagger {
+    model: Arc<EfficientNet>,
+    vocabulary: Arc<Vocabulary>,
+    /// One inference per core at a time: more only queues memory.
+    permits: Semaphore,
+}
+
+impl LocalTagger {
+    pub fn load(model_dir: &Path) -> Result<Self, LoadError> {
+        let model = EfficientNet::load(&model_dir.join(WEIGHTS_FILE))?;
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Ok(LocalTagger {
+            model: Arc::new(model),
+            vocabulary: Arc::new(Vocabulary::builtin()),
+            permits: Semaphore::new(cores),
+        })
+    }
+
+    pub fn vocabulary(&self) -> &Vocabulary {
+        &self.vocabulary
+    }
+
+    /// Class probabilities for an image, on the calling thread.
+    pub fn classify(&self, image: &ImageData) -> Result<Vec<f32>, TaggerError> {
+        let rgb = decode_upright(image).map_err(|e| {
+            TaggerError::BadImage(format!("cannot decode the {}: {e}", image.format().name()))
+        })?;
+        Ok(self.model.classify(&prepare(&rgb)))
+    }
+}
+
+#[async_trait]
+impl Tagger for LocalTagger {
+    async fn tag(&self, image: &ImageData) -> Result<Vec<Tag>, TaggerError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| TaggerError::Failed(e.to_string()))?;
+        let model = self.model.clone();
+        let vocabulary = self.vocabulary.clone();
+        let image = image.clone();
+        tokio::task::spawn_blocking(move || {
+            let rgb = decode_upright(&image).map_err(|e| {
+                TaggerError::BadImage(format!("cannot decode the {}: {e}", image.format().name()))
+            })?;
+            Ok(vocabulary.tags(&model.classify(&prepare(&rgb))))
+        })
+        .await
+        .map_err(|e| TaggerError::Failed(format!("the tagging thread failed: {e}")))?
+    }
+}

@@ -1,0 +1,401 @@
+//! EfficientNet-Lite0 (ImageNet-1k) inference on one image, in NHWC layout.
+//!
+//! Batch norms are folded into the convolutions at load time. The 1x1
+//! convolutions (most of the ~0.4 GFLOP) and the stem (after im2col) are
+//! single-precision GEMMs; the depthwise convolutions are loops whose inner
+//! dimension is the contiguous channel axis, so they vectorise.
+
+use safetensors::SafeTensors;
+use std::path::Path;
+
+/// Input side, in pixels.
+pub const SIZE: usize = 224;
+pub const CLASSES: usize = 1000;
+const BN_EPS: f32 = 1e-3;
+
+/// (repeats, kernel, stride, expand ratio, input channels, output channels)
+/// per stage: the Lite0 configuration (no squeeze-excite, ReLU6).
+const STAGES: [(usize, usize, usize, usize, usize, usize); 7] = [
+    (1, 3, 1, 1, 32, 16),
+    (2, 3, 2, 6, 16, 24),
+    (2, 5, 2, 6, 24, 40),
+    (3, 3, 2, 6, 40, 80),
+    (3, 5, 1, 6, 80, 112),
+    (4, 5, 2, 6, 112, 192),
+    (1, 3, 1, 6, 192, 320),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("bad weights: {0}")]
+    Weights(String),
+}
+
+/// A 1x1 convolution with its batch norm folded in: weights `[cin][cout]`.
+struct Pointwise {
+    w: Vec<f32>,
+    b: Vec<f32>,
+    cin: usize,
+    cout: usize,
+}
+
+/// A depthwise k x k convolution, weights `[ky][kx][c]`, batch norm folded in.
+struct Depthwise {
+    w: Vec<f32>,
+    b: Vec<f32>,
+    k: usize,
+    stride: usize,
+    c: usize,
+}
+
+struct Block {
+    expand: Option<Pointwise>,
+    depthwise: Depthwise,
+    project: Pointwise,
+    residual: bool,
+}
+
+pub struct EfficientNet {
+    /// Stem 3x3/2 convolution as a GEMM over im2col rows: weights `[27][32]`.
+    stem: Pointwise,
+    blocks: Vec<Block>,
+    head: Pointwise,
+    /// Classifier `[1280][1000]` and bias.
+    fc: Pointwise,
+}
+
+struct Weights<'a>(SafeTensors<'a>);
+
+impl Weights<'_> {
+    fn get(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>, LoadError> {
+        let t = self
+            .0
+            .tensor(name)
+            .map_err(|e| LoadError::Weights(format!("{name}: {e}")))?;
+        if t.dtype() != safetensors::Dtype::F32 || t.shape() != shape {
+            return Err(LoadError::Weights(format!(
+                "{name}: {:?} {:?}, expected F32 {shape:?}",
+                t.dtype(),
+                t.shape()
+            )));
+        }
+        Ok(t.data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect())
+    }
+
+    /// Per-channel (scale, shift) of a batch norm in inference mode.
+    fn batch_norm(&self, prefix: &str, c: usize) -> Result<(Vec<f32>, Vec<f32>), LoadError> {
+        let gamma = self.get(&format!("{prefix}.weight"), &[c])?;
+        let beta = self.get(&format!("{prefix}.bias"), &[c])?;
+        let mean = self.get(&format!("{prefix}.running_mean"), &[c])?;
+        let var = self.get(&format!("{prefix}.running_var"), &[c])?;
+        let scale: Vec<f32> = (0..c)
+            .map(|i| gamma[i] / (var[i] + BN_EPS).sqrt())
+            .collect();
+        let shift = (0..c).map(|i| beta[i] - mean[i] * scale[i]).collect();
+        Ok((scale, shift))
+    }
+
+    /// A `[cout, cin, 1, 1]` convolution and its batch norm → `[cin][cout]`.
+    fn pointwise(
+        &self,
+        conv: &str,
+        bn: &str,
+        cin: usize,
+        cout: usize,
+    ) -> Result<Pointwise, LoadError> {
+        let w = self.get(&format!("{conv}.weight"), &[cout, cin, 1, 1])?;
+        let (scale, b) = self.batch_norm(bn, cout)?;
+        let mut t = vec![0.0; cin * cout];
+        for co in 0..cout {
+            for ci in 0..cin {
+                t[ci * cout + co] = w[co * cin + ci] * scale[co];
+            }
+        }
+        Ok(Pointwise { w: t, b, cin, cout })
+    }
+
+    fn depthwise(
+        &self,
+        conv: &str,
+        bn: &str,
+        c: usize,
+        k: usize,
+        stride: usize,
+    ) -> Result<Depthwise, LoadError> {
+        let w = self.get(&format!("{conv}.weight"), &[c, 1, k, k])?;
+        let (scale, b) = self.batch_norm(bn, c)?;
+        let mut t = vec![0.0; k * k * c];
+        for ch in 0..c {
+            for tap in 0..k * k {
+                t[tap * c + ch] = w[ch * k * k + tap] * scale[ch];
+            }
+        }
+        Ok(Depthwise {
+            w: t,
+            b,
+            k,
+            stride,
+            c,
+        })
+    }
+}
+
+/// TF "same" padding: the output is ceil(input / stride) and the padding
+/// goes after rather than before when it is odd ((0,1) for 3x3/2, (1,2) for 5x5/2).
+fn same_padding(input: usize, k: usize, stride: usize) -> (usize, usize) {
+    let out = input.div_ceil(stride);
+    let total = ((out - 1) * stride + k).saturating_sub(input);
+    (out, total / 2)
+}
+
+fn relu6(x: f32) -> f32 {
+    x.clamp(0.0, 6.0)
+}
+
+impl Pointwise {
+    /// `x` is `[pixels][cin]`; returns `[pixels][cout]`.
+    fn forward(&self, x: &[f32], pixels: usize, activate: bool) -> Vec<f32> {
+        assert_eq!(x.len(), pixels * self.cin);
+        let mut out = vec![0.0f32; pixels * self.cout];
+        // SAFETY: the pointers cover m x k, k x n and m x n row-major arrays,
+        // as the lengths asserted above and allocated here guarantee.
+        unsafe {
+            matrixmultiply::sgemm(
+                pixels,
+                self.cin,
+                self.cout,
+                1.0,
+                x.as_ptr(),
+                self.cin as isize,
+                1,
+                self.w.as_ptr(),
+                self.cout as isize,
+                1,
+                0.0,
+                out.as_mut_ptr(),
+                self.cout as isize,
+                1,
+            );
+        }
+        for row in out.chunks_exact_mut(self.cout) {
+            for (v, b) in row.iter_mut().zip(&self.b) {
+                *v += b;
+                if activate {
+                    *v = relu6(*v);
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Depthwise {
+    /// `x` is `[h][w][c]`; returns the activated output and its side.
+    fn forward(&self, x: &[f32], h: usize, w: usize) -> (Vec<f32>, usize, usize) {
+        let (c, k, s) = (self.c, self.k, self.stride);
+        let (oh, pad_y) = same_padding(h, k, s);
+        let (ow, pad_x) = same_padding(w, k, s);
+        let mut out = vec![0.0f32; oh * ow * c];
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let acc = &mut out[(oy * ow + ox) * c..][..c];
+                acc.copy_from_slice(&self.b);
+                for ky in 0..k {
+                    let Some(iy) = (oy * s + ky).checked_sub(pad_y).filter(|&y| y < h) else {
+                        continue;
+                    };
+                    for kx in 0..k {
+                        let Some(ix) = (ox * s + kx).checked_sub(pad_x).filter(|&x| x < w) else {
+                            continue;
+                        };
+                        let input = &x[(iy * w + ix) * c..][..c];
+                        let weights = &self.w[(ky * k + kx) * c..][..c];
+                        for ((a, i), wt) in acc.iter_mut().zip(input).zip(weights) {
+                            *a += i * wt;
+                        }
+                    }
+                }
+                for a in acc.iter_mut() {
+                    *a = relu6(*a);
+                }
+            }
+        }
+        (out, oh, ow)
+    }
+}
+
+impl EfficientNet {
+    pub fn load(path: &Path) -> Result<Self, LoadError> {
+        let bytes = std::fs::read(path).map_err(|e| LoadError::Read {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let weights = Weights(
+            SafeTensors::deserialize(&bytes).map_err(|e| LoadError::Weights(e.to_string()))?,
+        );
+        Self::from_weights(&weights)
+    }
+
+    fn from_weights(w: &Weights) -> Result<Self, LoadError> {
+        let stem_w = w.get("_conv_stem.weight", &[32, 3, 3, 3])?;
+        let (scale, b) = w.batch_norm("_bn0", 32)?;
+        // im2col rows are ordered (ky, kx, channel).
+        let mut stem = vec![0.0; 27 * 32];
+        for co in 0..32 {
+            for ci in 0..3 {
+                for ky in 0..3 {
+                    for kx in 0..3 {
+                        stem[((ky * 3 + kx) * 3 + ci) * 32 + co] =
+                            stem_w[((co * 3 + ci) * 3 + ky) * 3 + kx] * scale[co];
+                    }
+                }
+            }
+        }
+        let stem = Pointwise {
+            w: stem,
+            b,
+            cin: 27,
+            cout: 32,
+        };
+
+        let mut blocks = Vec::new();
+        for &(repeats, k, stride, expand, cin, cout) in &STAGES {
+            for r in 0..repeats {
+                let (cin, stride) = if r == 0 { (cin, stride) } else { (cout, 1) };
+                let i = blocks.len();
+                let p = format!("_blocks.{i}");
+                let mid = cin * expand;
+                blocks.push(Block {
+                    expand: (expand != 1)
+                        .then(|| {
+                            w.pointwise(
+                                &format!("{p}._expand_conv"),
+                                &format!("{p}._bn0"),
+                                cin,
+                                mid,
+                            )
+                        })
+                        .transpose()?,
+                    depthwise: w.depthwise(
+                        &format!("{p}._depthwise_conv"),
+                        &format!("{p}._bn1"),
+                        mid,
+                        k,
+                        stride,
+                    )?,
+                    project: w.pointwise(
+                        &format!("{p}._project_conv"),
+                        &format!("{p}._bn2"),
+                        mid,
+                        cout,
+                    )?,
+                    residual: stride == 1 && cin == cout,
+                });
+            }
+        }
+        let head = w.pointwise("_conv_head", "_bn1", 320, 1280)?;
+        let fc_w = w.get("_fc.weight", &[CLASSES, 1280])?;
+        let mut fc = vec![0.0; 1280 * CLASSES];
+        for o in 0..CLASSES {
+            for i in 0..1280 {
+                fc[i * CLASSES + o] = fc_w[o * 1280 + i];
+            }
+        }
+        let fc = Pointwise {
+            w: fc,
+            b: w.get("_fc.bias", &[CLASSES])?,
+            cin: 1280,
+            cout: CLASSES,
+        };
+        Ok(EfficientNet {
+            stem,
+            blocks,
+            head,
+            fc,
+        })
+    }
+
+    /// Class probabilities for a `[224][224][3]` image normalised to about -1..1.
+    pub fn classify(&self, image: &[f32]) -> Vec<f32> {
+        assert_eq!(image.len(), SIZE * SIZE * 3);
+        let (oh, pad) = same_padding(SIZE, 3, 2);
+        let mut cols = vec![0.0f32; oh * oh * 27];
+        for oy in 0..oh {
+            for ox in 0..oh {
+                let row = &mut cols[(oy * oh + ox) * 27..][..27];
+                for ky in 0..3 {
+                    for kx in 0..3 {
+                        let (Some(iy), Some(ix)) = (
+                            (oy * 2 + ky).checked_sub(pad),
+                            (ox * 2 + kx).checked_sub(pad),
+                        ) else {
+                            continue;
+                        };
+                        if iy < SIZE && ix < SIZE {
+                            row[(ky * 3 + kx) * 3..][..3]
+                                .copy_from_slice(&image[(iy * SIZE + ix) * 3..][..3]);
+                        }
+                    }
+                }
+            }
+        }
+        let (mut x, mut h, mut w) = (self.stem.forward(&cols, oh * oh, true), oh, oh);
+        for block in &self.blocks {
+            let expanded = match &block.expand {
+                Some(e) => e.forward(&x, h * w, true),
+                None => x.clone(),
+            };
+            let (d, dh, dw) = block.depthwise.forward(&expanded, h, w);
+            let mut y = block.project.forward(&d, dh * dw, false);
+            if block.residual {
+                for (a, b) in y.iter_mut().zip(&x) {
+                    *a += b;
+                }
+            }
+            (x, h, w) = (y, dh, dw);
+        }
+        let features = self.head.forward(&x, h * w, true);
+        let mut pooled = vec![0.0f32; 1280];
+        for row in features.chunks_exact(1280) {
+            for (p, v) in pooled.iter_mut().zip(row) {
+                *p += v;
+            }
+        }
+        let n = (h * w) as f32;
+        pooled.iter_mut().for_each(|p| *p /= n);
+        let logits = self.fc.forward(&pooled, 1, false);
+        softmax(&logits)
+    }
+}
+
+fn softmax(logits: &[f32]) -> Vec<f32> {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let exp: Vec<f32> = logits.iter().map(|l| (l - max).exp()).collect();
+    let sum: f32 = exp.iter().sum();
+    exp.into_iter().map(|e| e / sum).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tf_same_padding() {
+        assert_eq!(same_padding(224, 3, 2), (112, 0)); // pads (0, 1)
+        assert_eq!(same_padding(56, 5, 2), (28, 1)); // pads (1, 2)
+        assert_eq!(same_padding(14, 5, 1), (14, 2));
+        assert_eq!(same_padding(7, 3, 1), (7, 1));
+    }
+
+    #[test]
+    fn softmax_sums_to_one() {
+        let p = softmax(&[1.0, 2.0, 3.0, 1000.0]);
+        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        assert!(p[3] > 0.999);
+    }
+}
