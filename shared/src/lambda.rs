@@ -11,6 +11,9 @@ pub async fn run(function: &'static str) -> Result<(), Error> {
     assert!(FUNCTIONS.contains(&function), "unknown function {function}");
     crate::telemetry::init(true);
     let app = App::from_env(function == "post-image").await?;
-    app.warm_up().await;
+    // Connect and migrate while the runtime fetches the first event; a
+    // database that is down then delays nothing but the queries that need it.
+    let warming = app.clone();
+    tokio::spawn(async move { warming.warm_up().await });
     lambda_http::run(router(app, Some(function))).await
 }

@@ -242,3 +242,123 @@ both_backends! {
         assert!(!body["message"].as_str().unwrap().contains('/'), "no path in the message: {body}");
     }
 }
+
+/// Statistics over random pictures and many ranges (whole days, partial
+/// edges, open ends, a single hour) equal the brute-force answer.
+async fn statistics_match_brute_force(backend: Backend) {
+    use rand::{Rng, SeedableRng};
+    let t = TestApp::start(backend).await;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let names = ["cat", "dog", "car", "sky", "tree", "boat"];
+    let mut all: Vec<(String, String, f64)> = Vec::new(); // (date, tag, confidence)
+    for _ in 0..60 {
+        let date = format!(
+            "2024-03-{:02} {:02}:{:02}:00",
+            rng.random_range(1..=9),
+            rng.random_range(0..24),
+            rng.random_range(0..60)
+        );
+        let mut tags: Vec<(&str, f64)> = Vec::new();
+        for name in names {
+            if rng.random_bool(0.5) {
+                tags.push((name, f64::from(rng.random_range(8000..10000u32)) / 100.0));
+            }
+        }
+        seed(&t, &date, &tags).await;
+        all.extend(tags.iter().map(|(n, c)| (date.clone(), n.to_string(), *c)));
+    }
+    let ranges = [
+        (None, None),
+        (Some("2024-03-02"), Some("2024-03-05")),
+        (Some("2024-03-02 13:30:00"), Some("2024-03-07 08:15:00")),
+        (Some("2024-03-04 10:00:00"), None),
+        (None, Some("2024-03-03 12:00:00")),
+        (Some("2024-03-05 06:00:00"), Some("2024-03-05 07:00:00")),
+        (Some("2024-03-05 23:00:00"), Some("2024-03-06 01:00:00")),
+    ];
+    for (min, max) in ranges {
+        let lo = min.map(|m: &str| {
+            if m.len() == 10 {
+                format!("{m} 00:00:00")
+            } else {
+                m.to_string()
+            }
+        });
+        let hi = max.map(|m: &str| {
+            if m.len() == 10 {
+                format!("{m} 23:59:59")
+            } else {
+                m.to_string()
+            }
+        });
+        let mut expected: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
+        for (date, tag, c) in &all {
+            if lo.as_ref().is_none_or(|l| date >= l) && hi.as_ref().is_none_or(|h| date <= h) {
+                expected.entry(tag.as_str()).or_default().push(*c);
+            }
+        }
+        let mut query = Vec::new();
+        if let Some(m) = min {
+            query.push(format!("min_date={}", m.replace(' ', "%20")));
+        }
+        if let Some(m) = max {
+            query.push(format!("max_date={}", m.replace(' ', "%20")));
+        }
+        let got = t.get_json(&format!("/tags?{}", query.join("&"))).await;
+        let got = got.as_array().unwrap();
+        assert_eq!(got.len(), expected.len(), "{min:?}..{max:?}: {got:?}");
+        for stat in got {
+            let values = &expected[stat["tag"].as_str().unwrap()];
+            let mean = values.iter().sum::<f64>() / values.len() as f64;
+            assert_eq!(
+                stat["n_images"].as_u64().unwrap() as usize,
+                values.len(),
+                "{stat}"
+            );
+            assert_eq!(
+                stat["min_confidence"].as_f64().unwrap(),
+                values.iter().cloned().fold(f64::MAX, f64::min),
+                "{stat}"
+            );
+            assert_eq!(
+                stat["max_confidence"].as_f64().unwrap(),
+                values.iter().cloned().fold(f64::MIN, f64::max),
+                "{stat}"
+            );
+            assert!(
+                (stat["mean_confidence"].as_f64().unwrap() - mean).abs() <= 0.005 + 1e-9,
+                "{stat} vs {mean}"
+            );
+        }
+        let counts: Vec<u64> = got
+            .iter()
+            .map(|s| s["n_images"].as_u64().unwrap())
+            .collect();
+        assert!(counts.windows(2).all(|w| w[0] >= w[1]), "most used first");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statistics_match_brute_force_sqlite() {
+    statistics_match_brute_force(Backend::Sqlite).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statistics_match_brute_force_mysql() {
+    statistics_match_brute_force(Backend::MySql).await
+}
+
+both_backends! {
+    async fn statistics_rebuild_from_tag_rows(backend) {
+        let t = TestApp::start(backend).await;
+        seed(&t, "2024-01-10 08:00:00", &[("cat", 90.0), ("animal", 95.0)]).await;
+        let before = t.get_json("/tags").await;
+        // A writer that knows only the seed's two tables adds a tag row.
+        t.execute("INSERT INTO tags (tag, picture_id, confidence, date) VALUES ('legacy', 1, 81.5, '2024-01-10 08:00:00')").await;
+        assert_eq!(t.get_json("/tags").await, before, "not counted until rebuilt");
+        t.app.db.rebuild_statistics().await.unwrap();
+        let after = t.get_json("/tags").await;
+        assert_eq!(after.as_array().unwrap().len(), 3);
+        assert_eq!(t.get_json("/tags?min_date=2024-01-10&max_date=2024-01-10").await, after);
+    }
+}

@@ -9,8 +9,9 @@ use std::time::Duration;
 use crate::domain::{DateRange, NewPicture, SearchQuery, StoredPicture, TagStat};
 
 mod sql;
+mod stats;
 
-pub use sql::{MySqlDatabase, SqliteDatabase};
+pub use sql::{MySqlDatabase, SqliteDatabase, encode_tag_list};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -69,6 +70,10 @@ pub trait Database: Send + Sync {
     async fn search(&self, query: &SearchQuery) -> Result<Vec<StoredPicture>, DbError>;
 
     async fn tag_stats(&self, dates: &DateRange) -> Result<Vec<TagStat>, DbError>;
+
+    /// Recomputes the per-tag statistics from the tag rows, for databases
+    /// that were written to by something other than this service.
+    async fn rebuild_statistics(&self) -> Result<(), DbError>;
 }
 
 /// Opens the database `url` names (`sqlite://...` or `mysql://...`) without

@@ -16,6 +16,7 @@ use std::str::FromStr;
 use std::time::Duration;
 use tokio::sync::OnceCell;
 
+use super::stats::StatsPlan;
 use super::{Database, DbError};
 use crate::domain::{DateRange, NewPicture, SearchQuery, StoredPicture, Tag, TagStat};
 
@@ -93,7 +94,69 @@ fn push_dates<DB: sqlx::Database>(
     }
 }
 
-/// Groups `(picture_id, tag, confidence)` rows, already in response order.
+/// `pictures.tag_list`: the tags in response order, as `[["cat", 93.21], ...]`.
+pub fn encode_tag_list(tags: &[Tag]) -> String {
+    let mut tags = tags.to_vec();
+    crate::domain::sort_tags(&mut tags);
+    let pairs: Vec<(&str, f64)> = tags
+        .iter()
+        .map(|t| (t.name.as_str(), t.confidence))
+        .collect();
+    serde_json::to_string(&pairs).expect("tags serialise")
+}
+
+/// `None` for rows written before `tag_list` existed (or unreadable ones):
+/// their tags are read from the tags table.
+fn decode_tag_list(list: Option<String>) -> Option<Vec<Tag>> {
+    let pairs: Vec<(String, f64)> = serde_json::from_str(&list?).ok()?;
+    Some(
+        pairs
+            .into_iter()
+            .map(|(name, confidence)| Tag { name, confidence })
+            .collect(),
+    )
+}
+
+/// Running statistics of one tag, merged from several partial answers.
+#[derive(Default)]
+struct Acc {
+    n: i64,
+    sum: f64,
+    min: f32,
+    max: f32,
+}
+
+fn merge(stats: &mut HashMap<String, Acc>, tag: String, n: i64, min: f32, max: f32, sum: f64) {
+    let acc = stats.entry(tag).or_insert(Acc {
+        n: 0,
+        sum: 0.0,
+        min,
+        max,
+    });
+    acc.n += n;
+    acc.sum += sum;
+    acc.min = acc.min.min(min);
+    acc.max = acc.max.max(max);
+}
+
+fn finish(stats: HashMap<String, Acc>) -> Vec<TagStat> {
+    let mut out: Vec<TagStat> = stats
+        .into_iter()
+        .filter(|(_, a)| a.n > 0)
+        .map(|(tag, a)| TagStat {
+            tag,
+            n_images: a.n,
+            min_confidence: f64::from(a.min),
+            max_confidence: f64::from(a.max),
+            mean_confidence: a.sum / a.n as f64,
+        })
+        .collect();
+    out.sort_by(|a, b| b.n_images.cmp(&a.n_images).then_with(|| a.tag.cmp(&b.tag)));
+    out
+}
+
+/// Groups `(picture_id, tag, confidence)` rows by picture, each list in
+/// response order.
 fn group_tags(rows: impl IntoIterator<Item = (i64, String, f32)>) -> HashMap<i64, Vec<Tag>> {
     let mut by_picture: HashMap<i64, Vec<Tag>> = HashMap::new();
     for (id, name, confidence) in rows {
@@ -103,10 +166,13 @@ fn group_tags(rows: impl IntoIterator<Item = (i64, String, f32)>) -> HashMap<i64
         });
     }
     by_picture
+        .values_mut()
+        .for_each(|tags| crate::domain::sort_tags(tags));
+    by_picture
 }
 
 macro_rules! sql_database {
-    ($adapter:ty, $db:ty, $migrator:expr, $insert_id:expr) => {
+    ($adapter:ty, $db:ty, $migrator:expr, $insert_id:expr, $upsert_totals:expr, $upsert_days:expr) => {
         impl $adapter {
             async fn ready(&self) -> Result<(), DbError> {
                 self.migrated
@@ -132,13 +198,109 @@ macro_rules! sql_database {
                 for id in ids {
                     list.push_bind(*id);
                 }
-                q.push(") ORDER BY picture_id, confidence DESC, tag");
+                q.push(")");
                 let rows = q.build().fetch_all(&self.pool).await?;
                 let rows = rows
                     .iter()
                     .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
                     .collect::<Result<Vec<_>, sqlx::Error>>()?;
                 Ok(group_tags(rows))
+            }
+
+            /// Fills in the tags of rows that have no `tag_list`.
+            async fn fill_tags(&self, pictures: &mut [(StoredPicture, bool)]) -> Result<(), DbError> {
+                let missing: Vec<i64> = pictures.iter().filter(|(_, has)| !has).map(|(p, _)| p.id).collect();
+                if missing.is_empty() {
+                    return Ok(());
+                }
+                let mut tags = self.tags_of(&missing).await?;
+                for (p, has) in pictures.iter_mut().filter(|(_, has)| !has) {
+                    p.tags = tags.remove(&p.id).unwrap_or_default();
+                    *has = true;
+                }
+                Ok(())
+            }
+
+            /// `pictures` rows as (picture, whether its tags were read with it).
+            fn pictures_from(rows: &[<$db as sqlx::Database>::Row]) -> Result<Vec<(StoredPicture, bool)>, sqlx::Error> {
+                rows.iter()
+                    .map(|r| {
+                        let tags = decode_tag_list(r.try_get(4)?);
+                        Ok((
+                            StoredPicture {
+                                id: r.try_get(0)?,
+                                path: r.try_get(1)?,
+                                size: r.try_get::<Option<i64>, _>(2)?.map(|s| s as u64),
+                                date: r.try_get(3)?,
+                                tags: tags.clone().unwrap_or_default(),
+                            },
+                            tags.is_some(),
+                        ))
+                    })
+                    .collect()
+            }
+
+            async fn insert_once(&self, picture: &NewPicture<'_>, tag_list: &str) -> Result<i64, sqlx::Error> {
+                let mut tx = self.pool.begin().await?;
+                let done = sqlx::query("INSERT INTO pictures (path, date, size, tag_list) VALUES (?, ?, ?, ?)")
+                    .bind(picture.path)
+                    .bind(picture.date)
+                    .bind(picture.size as i64)
+                    .bind(tag_list)
+                    .execute(&mut *tx)
+                    .await?;
+                let id: i64 = ($insert_id)(&done);
+                if !picture.tags.is_empty() {
+                    // Rows locked in one order (by tag) by every writer cannot deadlock each other.
+                    let mut tags: Vec<&Tag> = picture.tags.iter().collect();
+                    tags.sort_by(|a, b| a.name.cmp(&b.name));
+                    let mut q = QueryBuilder::<$db>::new("INSERT INTO tags (tag, picture_id, confidence, date) ");
+                    q.push_values(&tags, |mut row, tag| {
+                        row.push_bind(tag.name.clone())
+                            .push_bind(id)
+                            .push_bind(tag.confidence as f32)
+                            .push_bind(picture.date.to_string());
+                    });
+                    q.build().execute(&mut *tx).await?;
+                    let mut q = QueryBuilder::<$db>::new(
+                        "INSERT INTO tag_totals (tag, n_images, sum_confidence, min_confidence, max_confidence) ",
+                    );
+                    q.push_values(&tags, |mut row, tag| {
+                        row.push_bind(tag.name.clone())
+                            .push_bind(1i64)
+                            .push_bind(f64::from(tag.confidence as f32))
+                            .push_bind(tag.confidence as f32)
+                            .push_bind(tag.confidence as f32);
+                    });
+                    q.push($upsert_totals);
+                    q.build().execute(&mut *tx).await?;
+                    let day = picture.date.get(..10).unwrap_or(picture.date).to_string();
+                    let mut q = QueryBuilder::<$db>::new(
+                        "INSERT INTO tag_days (day, tag, n_images, sum_confidence, min_confidence, max_confidence) ",
+                    );
+                    q.push_values(&tags, |mut row, tag| {
+                        row.push_bind(day.clone())
+                            .push_bind(tag.name.clone())
+                            .push_bind(1i64)
+                            .push_bind(f64::from(tag.confidence as f32))
+                            .push_bind(tag.confidence as f32)
+                            .push_bind(tag.confidence as f32);
+                    });
+                    q.push($upsert_days);
+                    q.build().execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
+                Ok(id)
+            }
+
+            /// The smallest id dated within the range, from the (date, id)
+            /// index: where an id-ordered scan of the range can start.
+            /// `None` when nothing is dated within it.
+            async fn first_id_in(&self, dates: &DateRange) -> Result<Option<i64>, DbError> {
+                let mut q = QueryBuilder::<$db>::new("SELECT MIN(id) FROM pictures");
+                push_dates(&mut q, "date", dates, true);
+                let row = q.build().fetch_one(&self.pool).await?;
+                Ok(row.try_get::<Option<i64>, _>(0)?)
             }
         }
 
@@ -150,55 +312,47 @@ macro_rules! sql_database {
 
             async fn insert_picture(&self, picture: &NewPicture<'_>) -> Result<i64, DbError> {
                 self.ready().await?;
-                let mut tx = self.pool.begin().await?;
-                let done = sqlx::query("INSERT INTO pictures (path, date, size) VALUES (?, ?, ?)")
-                    .bind(picture.path)
-                    .bind(picture.date)
-                    .bind(picture.size as i64)
-                    .execute(&mut *tx)
-                    .await?;
-                let id: i64 = ($insert_id)(&done);
-                if !picture.tags.is_empty() {
-                    let mut q = QueryBuilder::<$db>::new(
-                        "INSERT INTO tags (tag, picture_id, confidence, date) ",
-                    );
-                    q.push_values(picture.tags, |mut row, tag| {
-                        row.push_bind(tag.name.clone())
-                            .push_bind(id)
-                            .push_bind(tag.confidence as f32)
-                            .push_bind(picture.date.to_string());
-                    });
-                    q.build().execute(&mut *tx).await?;
+                let tag_list = encode_tag_list(picture.tags);
+                let mut attempt = 0;
+                loop {
+                    match self.insert_once(picture, &tag_list).await {
+                        // MySQL picks a victim when two writers' locks cross; try again.
+                        Err(sqlx::Error::Database(e))
+                            if attempt < 4 && matches!(e.code().as_deref(), Some("40001")) =>
+                        {
+                            attempt += 1;
+                            tokio::time::sleep(Duration::from_millis(5 << attempt)).await;
+                        }
+                        other => return Ok(other?),
+                    }
                 }
-                tx.commit().await?;
-                Ok(id)
             }
 
             async fn picture(&self, id: i64) -> Result<Option<StoredPicture>, DbError> {
                 self.ready().await?;
-                let row = sqlx::query("SELECT id, path, size, date FROM pictures WHERE id = ?")
+                let rows = sqlx::query("SELECT id, path, size, date, tag_list FROM pictures WHERE id = ?")
                     .bind(id)
-                    .fetch_optional(&self.pool)
+                    .fetch_all(&self.pool)
                     .await?;
-                let Some(row) = row else { return Ok(None) };
-                let mut picture = StoredPicture {
-                    id: row.try_get(0)?,
-                    path: row.try_get(1)?,
-                    size: row.try_get::<Option<i64>, _>(2)?.map(|s| s as u64),
-                    date: row.try_get(3)?,
-                    tags: Vec::new(),
-                };
-                picture.tags = self.tags_of(&[id]).await?.remove(&id).unwrap_or_default();
-                Ok(Some(picture))
+                let mut pictures = Self::pictures_from(&rows)?;
+                self.fill_tags(&mut pictures).await?;
+                Ok(pictures.pop().map(|(p, _)| p))
             }
 
             async fn search(&self, query: &SearchQuery) -> Result<Vec<StoredPicture>, DbError> {
                 self.ready().await?;
-                let mut q = QueryBuilder::<$db>::new("SELECT p.id, p.path, p.size, p.date FROM ");
+                let mut after = query.after;
+                if query.dates.min.is_some() {
+                    match self.first_id_in(&query.dates).await? {
+                        Some(first) => after = after.max(first - 1),
+                        None => return Ok(Vec::new()),
+                    }
+                }
+                let mut q = QueryBuilder::<$db>::new("SELECT p.id, p.path, p.size, p.date, p.tag_list FROM ");
                 match &query.tags {
                     None => {
                         q.push("pictures p WHERE p.id > ");
-                        q.push_bind(query.after);
+                        q.push_bind(after);
                     }
                     Some(tags) => {
                         // One join per required tag, each an equality lookup on
@@ -215,55 +369,72 @@ macro_rules! sql_database {
                         q.push(" JOIN pictures p ON p.id = t0.picture_id WHERE t0.tag = ");
                         q.push_bind(tags[0].clone());
                         q.push(" AND t0.picture_id > ");
-                        q.push_bind(query.after);
+                        q.push_bind(after);
                     }
                 }
                 push_dates(&mut q, "p.date", &query.dates, false);
                 q.push(" ORDER BY p.id LIMIT ");
                 q.push_bind(i64::from(query.limit.0) + 1);
                 let rows = q.build().fetch_all(&self.pool).await?;
-                let mut pictures = rows
-                    .iter()
-                    .map(|r| {
-                        Ok(StoredPicture {
-                            id: r.try_get(0)?,
-                            path: r.try_get(1)?,
-                            size: r.try_get::<Option<i64>, _>(2)?.map(|s| s as u64),
-                            date: r.try_get(3)?,
-                            tags: Vec::new(),
-                        })
-                    })
-                    .collect::<Result<Vec<_>, sqlx::Error>>()?;
-                let ids: Vec<i64> = pictures.iter().map(|p| p.id).collect();
-                let mut tags = self.tags_of(&ids).await?;
-                for p in &mut pictures {
-                    p.tags = tags.remove(&p.id).unwrap_or_default();
+                let mut pictures = Self::pictures_from(&rows)?;
+                self.fill_tags(&mut pictures).await?;
+                Ok(pictures.into_iter().map(|(p, _)| p).collect())
+            }
+
+            async fn rebuild_statistics(&self) -> Result<(), DbError> {
+                self.ready().await?;
+                let mut tx = self.pool.begin().await?;
+                for statement in [
+                    "DELETE FROM tag_totals",
+                    "INSERT INTO tag_totals SELECT tag, COUNT(*), SUM(confidence), MIN(confidence), \
+                     MAX(confidence) FROM tags GROUP BY tag",
+                    "DELETE FROM tag_days",
+                    "INSERT INTO tag_days SELECT SUBSTR(date, 1, 10), tag, COUNT(*), SUM(confidence), \
+                     MIN(confidence), MAX(confidence) FROM tags GROUP BY SUBSTR(date, 1, 10), tag",
+                ] {
+                    sqlx::query(statement).execute(&mut *tx).await?;
                 }
-                Ok(pictures)
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn tag_stats(&self, dates: &DateRange) -> Result<Vec<TagStat>, DbError> {
                 self.ready().await?;
-                let mut q = QueryBuilder::<$db>::new(
-                    "SELECT tag, COUNT(*) AS n, MIN(confidence), MAX(confidence), \
-                     AVG(confidence) FROM tags",
-                );
-                push_dates(&mut q, "date", dates, true);
-                q.push(" GROUP BY tag ORDER BY n DESC, tag");
-                let rows = q.build().fetch_all(&self.pool).await?;
-                let stats = rows
-                    .iter()
-                    .map(|r| {
-                        Ok(TagStat {
-                            tag: r.try_get(0)?,
-                            n_images: r.try_get(1)?,
-                            min_confidence: f64::from(r.try_get::<f32, _>(2)?),
-                            max_confidence: f64::from(r.try_get::<f32, _>(3)?),
-                            mean_confidence: r.try_get::<f64, _>(4)?,
-                        })
-                    })
-                    .collect::<Result<Vec<_>, sqlx::Error>>()?;
-                Ok(stats)
+                let plan = StatsPlan::new(dates);
+                let mut stats: HashMap<String, Acc> = HashMap::new();
+                let mut answers = Vec::new();
+                if plan.totals {
+                    answers.push(
+                        sqlx::query(
+                            "SELECT tag, n_images, min_confidence, max_confidence, sum_confidence FROM tag_totals",
+                        )
+                        .fetch_all(&self.pool)
+                        .await?,
+                    );
+                }
+                if let Some(days) = &plan.days {
+                    let mut q = QueryBuilder::<$db>::new(
+                        "SELECT tag, CAST(SUM(n_images) AS SIGNED), MIN(min_confidence), \
+                         MAX(max_confidence), SUM(sum_confidence) FROM tag_days",
+                    );
+                    push_dates(&mut q, "day", days, true);
+                    q.push(" GROUP BY tag");
+                    answers.push(q.build().fetch_all(&self.pool).await?);
+                }
+                for scan in &plan.scans {
+                    let mut q = QueryBuilder::<$db>::new(
+                        "SELECT tag, COUNT(*), MIN(confidence), MAX(confidence), SUM(confidence) FROM tags",
+                    );
+                    push_dates(&mut q, "date", scan, true);
+                    q.push(" GROUP BY tag");
+                    answers.push(q.build().fetch_all(&self.pool).await?);
+                }
+                for rows in answers {
+                    for r in rows {
+                        merge(&mut stats, r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?);
+                    }
+                }
+                Ok(finish(stats))
             }
         }
     };
@@ -273,11 +444,29 @@ sql_database!(
     SqliteDatabase,
     Sqlite,
     SQLITE_MIGRATIONS,
-    |done: &sqlx::sqlite::SqliteQueryResult| done.last_insert_rowid()
+    |done: &sqlx::sqlite::SqliteQueryResult| done.last_insert_rowid(),
+    " ON CONFLICT (tag) DO UPDATE SET n_images = n_images + excluded.n_images, \
+     sum_confidence = sum_confidence + excluded.sum_confidence, \
+     min_confidence = MIN(min_confidence, excluded.min_confidence), \
+     max_confidence = MAX(max_confidence, excluded.max_confidence)",
+    " ON CONFLICT (day, tag) DO UPDATE SET n_images = n_images + excluded.n_images, \
+     sum_confidence = sum_confidence + excluded.sum_confidence, \
+     min_confidence = MIN(min_confidence, excluded.min_confidence), \
+     max_confidence = MAX(max_confidence, excluded.max_confidence)"
 );
+
+// VALUES() in ON DUPLICATE KEY UPDATE: understood by MySQL 8 and MariaDB alike.
 sql_database!(
     MySqlDatabase,
     MySql,
     MYSQL_MIGRATIONS,
-    |done: &sqlx::mysql::MySqlQueryResult| done.last_insert_id() as i64
+    |done: &sqlx::mysql::MySqlQueryResult| done.last_insert_id() as i64,
+    " ON DUPLICATE KEY UPDATE n_images = n_images + VALUES(n_images), \
+     sum_confidence = sum_confidence + VALUES(sum_confidence), \
+     min_confidence = LEAST(min_confidence, VALUES(min_confidence)), \
+     max_confidence = GREATEST(max_confidence, VALUES(max_confidence))",
+    " ON DUPLICATE KEY UPDATE n_images = n_images + VALUES(n_images), \
+     sum_confidence = sum_confidence + VALUES(sum_confidence), \
+     min_confidence = LEAST(min_confidence, VALUES(min_confidence)), \
+     max_confidence = GREATEST(max_confidence, VALUES(max_confidence))"
 );

@@ -11,5 +11,5 @@ pub use image::{ImageData, ImageFormat};
 pub use ops::{Page, get_picture, register, search, tag_stats};
 pub use types::{
     Confidence, DateRange, Limit, NewPicture, Picture, PictureId, SearchQuery, StoredPicture, Tag,
-    TagList, TagStat, round2, select_tags, utc_now,
+    TagList, TagStat, round2, select_tags, sort_tags, utc_now,
 };

@@ -1,0 +1,32 @@
+-- See migrations/mysql/0003_listing_and_statistics.sql.
+-- Each picture's tags in response order, as JSON ([["cat", 93.21], ...]),
+-- written with the tag rows: listings read them with the picture instead of
+-- a second query. Rows from before this column exist keep NULL and are read
+-- from the tags table.
+ALTER TABLE pictures ADD COLUMN tag_list TEXT NULL;
+
+-- Per-tag statistics, kept in the same transaction as every insert, so
+-- GET /tags reads a few hundred rows instead of scanning every tag row.
+CREATE TABLE tag_totals (
+  tag            VARCHAR(32) NOT NULL PRIMARY KEY,
+  n_images       INTEGER NOT NULL,
+  sum_confidence REAL NOT NULL,
+  min_confidence FLOAT NOT NULL,
+  max_confidence FLOAT NOT NULL
+);
+INSERT INTO tag_totals
+  SELECT tag, COUNT(*), SUM(confidence), MIN(confidence), MAX(confidence) FROM tags GROUP BY tag;
+
+-- The same per UTC day ('YYYY-MM-DD'), for date ranges.
+CREATE TABLE tag_days (
+  day            CHAR(10) NOT NULL,
+  tag            VARCHAR(32) NOT NULL,
+  n_images       INTEGER NOT NULL,
+  sum_confidence REAL NOT NULL,
+  min_confidence FLOAT NOT NULL,
+  max_confidence FLOAT NOT NULL,
+  PRIMARY KEY (day, tag)
+);
+INSERT INTO tag_days
+  SELECT SUBSTR(date, 1, 10), tag, COUNT(*), SUM(confidence), MIN(confidence), MAX(confidence)
+  FROM tags GROUP BY SUBSTR(date, 1, 10), tag;
