@@ -13,9 +13,9 @@ run: model ## the local API on 127.0.0.1:8080 (BIND overrides) with the embedded
 
 test: model services tools ## every test (SQLite and MariaDB/MySQL), then the template and compose checks
 	@if command -v cargo-nextest >/dev/null 2>&1; then \
-	  $(CARGO) nextest run --workspace --no-fail-fast; \
+	  PATH="$$HOME/.cargo/bin:$$PATH" $(CARGO) nextest run --workspace --no-fail-fast; \
 	else \
-	  $(CARGO) test --workspace --no-fail-fast; \
+	  PATH="$$HOME/.cargo/bin:$$PATH" $(CARGO) test --workspace --no-fail-fast; \
 	fi
 	$(MAKE) --no-print-directory check-templates
 

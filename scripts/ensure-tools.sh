@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The static checkers `make test` runs, installed once from the registries:
-# cfn-lint (PyPI, in .venv) and docker-compose (Debian). Idempotent.
+# The tools `make test` needs beyond Rust, installed once from the registries:
+# cfn-lint (PyPI, in .venv), docker-compose (Debian) and s3s-fs (crates.io).
+# Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,4 +13,9 @@ fi
 
 if ! command -v docker-compose >/dev/null 2>&1; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
+fi
+
+# The S3-compatible server the S3 tests run against (checks signatures); ~4 minutes to build once.
+if ! command -v s3s-fs >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/s3s-fs" ]; then
+  cargo install s3s-fs@0.14.1 --features binary --locked --quiet
 fi

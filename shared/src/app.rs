@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::config::{Config, ConfigError, TaggerKind};
 use crate::db::{self, Database, DbError};
-use crate::store::{FolderStore, ImageStore, StoreError};
+use crate::store::{FolderStore, ImageStore, S3Store, StoreError};
 use crate::tagger::{ImaggaTagger, LocalTagger, NoTagger, Tagger};
 
 pub struct App {
@@ -43,7 +43,11 @@ impl App {
             config.db_max_connections,
             config.db_timeout,
         )?;
-        let store: Arc<dyn ImageStore> = Arc::new(FolderStore::open(&config.image_store)?);
+        let store: Arc<dyn ImageStore> = if config.image_store.starts_with("s3://") {
+            Arc::new(S3Store::open(&config.image_store, &config.s3).await?)
+        } else {
+            Arc::new(FolderStore::open(&config.image_store)?)
+        };
         let tagger: Arc<dyn Tagger> = match (tagging, config.tagger) {
             (false, _) => Arc::new(NoTagger),
             (true, TaggerKind::Imagga) => Arc::new(ImaggaTagger::new(

@@ -23,6 +23,29 @@ pub enum TaggerKind {
     Imagga,
 }
 
+/// S3 settings under the AWS SDK's own variable names. Unset values fall
+/// back to the SDK's default chain (instance role, profile, region file).
+#[derive(Clone, Default)]
+pub struct S3Settings {
+    pub endpoint_url: Option<String>,
+    pub region: Option<String>,
+    /// (access key id, secret access key, session token)
+    pub credentials: Option<(String, String, Option<String>)>,
+    /// Path-style URLs (`http://host/bucket/key`), which S3-compatible servers need.
+    pub force_path_style: bool,
+}
+
+impl std::fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Settings")
+            .field("endpoint_url", &self.endpoint_url)
+            .field("region", &self.region)
+            .field("credentials", &self.credentials.as_ref().map(|_| "***"))
+            .field("force_path_style", &self.force_path_style)
+            .finish()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub database_url: String,
@@ -37,6 +60,7 @@ pub struct Config {
     /// How long a query waits for a connection before answering 503.
     pub db_timeout: Duration,
     pub model_dir: PathBuf,
+    pub s3: S3Settings,
 }
 
 /// The shape of `credentials.json` (see `credentials.example.json`).
@@ -128,6 +152,17 @@ impl Config {
             db_max_connections: number(&var, "DB_MAX_CONNECTIONS", 8)?,
             db_timeout: Duration::from_secs(number(&var, "DB_TIMEOUT_SECS", 5)?),
             model_dir: PathBuf::from(get("MODEL_DIR", "data/models")),
+            s3: S3Settings {
+                endpoint_url: var("AWS_ENDPOINT_URL_S3").or_else(|| var("AWS_ENDPOINT_URL")),
+                region: var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")),
+                credentials: var("AWS_ACCESS_KEY_ID")
+                    .zip(var("AWS_SECRET_ACCESS_KEY"))
+                    .map(|(id, secret)| (id, secret, var("AWS_SESSION_TOKEN"))),
+                force_path_style: matches!(
+                    var("S3_FORCE_PATH_STYLE").as_deref(),
+                    Some("true" | "1")
+                ),
+            },
         })
     }
 }

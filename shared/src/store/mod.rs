@@ -7,8 +7,10 @@ use rand::Rng as _;
 use crate::domain::ImageData;
 
 mod folder;
+mod s3;
 
 pub use folder::FolderStore;
+pub use s3::S3Store;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
