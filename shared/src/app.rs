@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::config::{Config, ConfigError, TaggerKind};
 use crate::db::{self, Database, DbError};
 use crate::store::{FolderStore, ImageStore, S3Store, StoreError};
-use crate::tagger::{ImaggaTagger, LocalTagger, NoTagger, Tagger};
+use crate::tagger::{ImaggaTagger, LocalTagger, NoTagger, Staging, Tagger};
 
 pub struct App {
     pub db: Arc<dyn Database>,
@@ -43,18 +43,29 @@ impl App {
             config.db_max_connections,
             config.db_timeout,
         )?;
-        let store: Arc<dyn ImageStore> = if config.image_store.starts_with("s3://") {
-            Arc::new(S3Store::open(&config.image_store, &config.s3).await?)
-        } else {
-            Arc::new(FolderStore::open(&config.image_store)?)
+        let s3 = match config.image_store.starts_with("s3://") {
+            true => Some(Arc::new(
+                S3Store::open(&config.image_store, &config.s3).await?,
+            )),
+            false => None,
+        };
+        let store: Arc<dyn ImageStore> = match &s3 {
+            Some(s3) => s3.clone(),
+            None => Arc::new(FolderStore::open(&config.image_store)?),
         };
         let tagger: Arc<dyn Tagger> = match (tagging, config.tagger) {
             (false, _) => Arc::new(NoTagger),
-            (true, TaggerKind::Imagga) => Arc::new(ImaggaTagger::new(
-                config.imagga.clone().expect("checked by Config"),
-                config.imagekit.clone().expect("checked by Config"),
-                config.tagger_timeout,
-            )),
+            (true, TaggerKind::Imagga) => {
+                let staging = match (&s3, config.imagga_staging_s3) {
+                    (Some(s3), true) => Staging::S3(s3.clone()),
+                    _ => Staging::ImageKit(config.imagekit.clone().expect("checked by Config")),
+                };
+                Arc::new(ImaggaTagger::new(
+                    config.imagga.clone().expect("checked by Config"),
+                    staging,
+                    config.tagger_timeout,
+                ))
+            }
             (true, TaggerKind::Local) => {
                 let started = std::time::Instant::now();
                 let tagger = LocalTagger::load(&config.model_dir).map_err(|e| {

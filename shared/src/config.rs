@@ -53,6 +53,8 @@ pub struct Config {
     pub tagger: TaggerKind,
     pub imagga: Option<ImaggaConfig>,
     pub imagekit: Option<ImageKitConfig>,
+    /// Stage images for Imagga as presigned S3 objects instead of at ImageKit.
+    pub imagga_staging_s3: bool,
     pub max_body_bytes: usize,
     pub bind: String,
     pub tagger_timeout: Duration,
@@ -131,18 +133,38 @@ impl Config {
                 });
             }
         };
-        if tagger == TaggerKind::Imagga && (imagga.is_none() || imagekit.is_none()) {
-            return Err(ConfigError::Invalid {
-                name: "TAGGER",
-                reason: "imagga needs imagga.api_key, imagga.api_secret and \
-                         imagekit.private_key in the credentials file or the environment"
-                    .into(),
-            });
+        let image_store = get("IMAGE_STORE", "data/images");
+        let stage_on_s3 = match var("IMAGGA_STAGING").as_deref() {
+            None => imagekit.is_none() && image_store.starts_with("s3://"),
+            Some("imagekit") => false,
+            Some("s3") => true,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "IMAGGA_STAGING",
+                    reason: format!("{other:?} is neither \"imagekit\" nor \"s3\""),
+                });
+            }
+        };
+        if tagger == TaggerKind::Imagga {
+            let staging_ready = if stage_on_s3 {
+                image_store.starts_with("s3://")
+            } else {
+                imagekit.is_some()
+            };
+            if imagga.is_none() || !staging_ready {
+                return Err(ConfigError::Invalid {
+                    name: "TAGGER",
+                    reason: "imagga needs imagga.api_key and imagga.api_secret, and either \
+                             imagekit.private_key or an s3:// IMAGE_STORE with IMAGGA_STAGING=s3"
+                        .into(),
+                });
+            }
         }
 
         Ok(Config {
             database_url: get("DATABASE_URL", "sqlite://data/pictures.db"),
-            image_store: get("IMAGE_STORE", "data/images"),
+            image_store,
+            imagga_staging_s3: stage_on_s3,
             tagger,
             imagga,
             imagekit,

@@ -6,7 +6,7 @@ mod common;
 use base64::Engine;
 use common::*;
 use pictures::domain::ImageData;
-use pictures::tagger::{ImageKitConfig, ImaggaConfig, ImaggaTagger, Tagger};
+use pictures::tagger::{ImageKitConfig, ImaggaConfig, ImaggaTagger, Staging, Tagger};
 use std::time::Duration;
 
 fn tagger(cloud: &FakeCloud) -> ImaggaTagger {
@@ -17,11 +17,11 @@ fn tagger(cloud: &FakeCloud) -> ImaggaTagger {
             api_secret: IMAGGA_SECRET.into(),
             base_url: cloud.uri(),
         },
-        ImageKitConfig {
+        Staging::ImageKit(ImageKitConfig {
             private_key: IMAGEKIT_PRIVATE_KEY.into(),
             upload_url: cloud.uri(),
             api_url: cloud.uri(),
-        },
+        }),
         Duration::from_secs(5),
     )
 }

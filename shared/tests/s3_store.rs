@@ -155,3 +155,26 @@ async fn an_unreachable_store_leaves_no_row() {
     assert_eq!(t.row_counts().await, (0, 0));
     assert!(t.cloud.staged().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imagga_fetches_a_presigned_staging_url() {
+    let s3 = S3Server::start();
+    let mut options = s3_options(&s3.url, SECRET_KEY);
+    options.vars.push(("IMAGGA_STAGING".into(), "s3".into()));
+    let t = TestApp::start_with(Backend::Sqlite, options).await;
+    let rocket = fixture("rocket.jpg");
+    let r = t.post_image(&rocket, "").await;
+    assert_eq!(r.status(), 201);
+    // Imagga downloaded exactly the upload through the presigned URL...
+    assert_eq!(t.cloud.fetched(), vec![(200, rocket.clone())]);
+    // ...ImageKit was never used, and only the stored picture remains.
+    assert_eq!(t.cloud.counts(), (0, 1, 0));
+    let objects = s3.objects();
+    assert_eq!(objects.len(), 1, "the staging copy is deleted: {objects:?}");
+    assert!(!objects[0].to_string_lossy().contains("staging"));
+
+    // Tagging fails: the staging copy is deleted all the same.
+    t.cloud.fail_imagga(wiremock::ResponseTemplate::new(500));
+    assert_error(t.post_image(&rocket, "").await, 502, "tagging_failed").await;
+    assert_eq!(s3.objects().len(), 1);
+}

@@ -11,7 +11,8 @@ use std::time::Duration;
 use super::{Tagger, TaggerError};
 use crate::domain::image::encode_base64;
 use crate::domain::{ImageData, Tag};
-use crate::store::random_name;
+use crate::store::{S3Store, random_name};
+use std::sync::Arc;
 
 #[derive(Clone)]
 pub struct ImaggaConfig {
@@ -48,15 +49,27 @@ impl std::fmt::Debug for ImageKitConfig {
     }
 }
 
+/// Where the image is put for Imagga to fetch it by URL.
+pub enum Staging {
+    /// A temporary public ImageKit file, as the original assignment does.
+    ImageKit(ImageKitConfig),
+    /// A temporary object in the S3 store, read through a presigned GET URL.
+    S3(Arc<S3Store>),
+}
+
 pub struct ImaggaTagger {
     http: reqwest::Client,
     imagga: ImaggaConfig,
-    imagekit: ImageKitConfig,
+    staging: Staging,
 }
 
-/// A file staged at ImageKit.
+/// How long a presigned staging URL stays valid.
+const PRESIGNED_FOR: Duration = Duration::from_secs(300);
+
+/// A staged copy: its public URL and what deletes it.
 struct Staged {
-    file_id: String,
+    /// ImageKit `fileId`, or the S3 key.
+    id: String,
     url: String,
 }
 
@@ -85,7 +98,7 @@ struct ImaggaTag {
 }
 
 impl ImaggaTagger {
-    pub fn new(imagga: ImaggaConfig, imagekit: ImageKitConfig, timeout: Duration) -> Self {
+    pub fn new(imagga: ImaggaConfig, staging: Staging, timeout: Duration) -> Self {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
@@ -94,12 +107,29 @@ impl ImaggaTagger {
         ImaggaTagger {
             http,
             imagga,
-            imagekit,
+            staging,
         }
     }
 
     async fn stage(&self, image: &ImageData) -> Result<Staged, TaggerError> {
-        let url = format!("{}/api/v1/files/upload", self.imagekit.upload_url);
+        match &self.staging {
+            Staging::ImageKit(imagekit) => self.stage_imagekit(imagekit, image).await,
+            Staging::S3(store) => {
+                let (url, key) = store
+                    .stage(image, PRESIGNED_FOR)
+                    .await
+                    .map_err(|e| TaggerError::Failed(format!("staging the image: {e}")))?;
+                Ok(Staged { id: key, url })
+            }
+        }
+    }
+
+    async fn stage_imagekit(
+        &self,
+        imagekit: &ImageKitConfig,
+        image: &ImageData,
+    ) -> Result<Staged, TaggerError> {
+        let url = format!("{}/api/v1/files/upload", imagekit.upload_url);
         let form = Form::new()
             .text("file", encode_base64(image.bytes()))
             .text("fileName", random_name(image.format().extension()))
@@ -107,7 +137,7 @@ impl ImaggaTagger {
         let answer = self
             .http
             .post(url)
-            .basic_auth(&self.imagekit.private_key, Some(""))
+            .basic_auth(&imagekit.private_key, Some(""))
             .multipart(form)
             .send()
             .await
@@ -118,7 +148,7 @@ impl ImaggaTagger {
             .await
             .map_err(|e| TaggerError::BadAnswer(format!("ImageKit upload: {}", e.without_url())))?;
         Ok(Staged {
-            file_id: staged.file_id,
+            id: staged.file_id,
             url: staged.url,
         })
     }
@@ -157,33 +187,41 @@ impl ImaggaTagger {
             .collect()
     }
 
-    /// Deletes the staged copy, retrying briefly: a copy left at ImageKit is a
-    /// public URL of a private picture.
+    /// Deletes the staged copy, retrying briefly: a staged copy is a URL
+    /// anyone holding it can read.
     async fn unstage(&self, staged: &Staged) {
-        let url = format!("{}/v1/files/{}", self.imagekit.api_url, staged.file_id);
         for attempt in 1..=3 {
-            let result = self
-                .http
-                .delete(&url)
-                .basic_auth(&self.imagekit.private_key, Some(""))
-                .send()
-                .await;
-            match result {
-                Ok(r)
-                    if r.status().is_success() || r.status() == reqwest::StatusCode::NOT_FOUND =>
-                {
-                    return;
+            let deleted = match &self.staging {
+                Staging::ImageKit(imagekit) => {
+                    let url = format!("{}/v1/files/{}", imagekit.api_url, staged.id);
+                    let sent = self
+                        .http
+                        .delete(&url)
+                        .basic_auth(&imagekit.private_key, Some(""))
+                        .send()
+                        .await;
+                    match sent {
+                        Ok(r)
+                            if r.status().is_success()
+                                || r.status() == reqwest::StatusCode::NOT_FOUND =>
+                        {
+                            Ok(())
+                        }
+                        Ok(r) => Err(format!("ImageKit answered {}", r.status())),
+                        Err(e) => Err(e.without_url().to_string()),
+                    }
                 }
-                Ok(r) => {
-                    tracing::warn!(status = %r.status(), attempt, file_id = %staged.file_id, "ImageKit delete refused")
-                }
+                Staging::S3(store) => store.unstage(&staged.id).await.map_err(|e| e.to_string()),
+            };
+            match deleted {
+                Ok(()) => return,
                 Err(e) => {
-                    tracing::warn!(error = %e.without_url(), attempt, file_id = %staged.file_id, "ImageKit delete failed")
+                    tracing::warn!(error = %e, attempt, id = %staged.id, "deleting the staged copy failed")
                 }
             }
             tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
         }
-        tracing::error!(file_id = %staged.file_id, "staged copy left at ImageKit; delete it by hand");
+        tracing::error!(id = %staged.id, "staged copy left behind; delete it by hand");
     }
 }
 

@@ -7,7 +7,7 @@ use crate::domain::{ImageData, Tag};
 mod imagga;
 pub mod local;
 
-pub use imagga::{ImageKitConfig, ImaggaConfig, ImaggaTagger};
+pub use imagga::{ImageKitConfig, ImaggaConfig, ImaggaTagger, Staging};
 pub use local::LocalTagger;
 
 #[derive(Debug, thiserror::Error)]

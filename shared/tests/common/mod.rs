@@ -67,6 +67,8 @@ pub struct CloudState {
     pub imagga_answer: Option<ResponseTemplate>,
     /// When set, ImageKit answers uploads with this and stages nothing.
     pub upload_answer: Option<ResponseTemplate>,
+    /// What Imagga downloaded from URLs outside ImageKit: (HTTP status, body).
+    pub fetched: Vec<(u16, Vec<u8>)>,
     next_id: usize,
 }
 
@@ -113,11 +115,17 @@ impl Respond for Tags {
             .find(|(k, _)| k == "image_url")
             .map(|(_, v)| v.into_owned())
             .unwrap_or_default();
-        let staged = image_url
+        let mut staged = image_url
             .split("/staged/")
             .nth(1)
             .and_then(|rest| rest.split('/').next())
             .is_some_and(|id| state.staged.contains_key(id));
+        if !staged && image_url.contains("X-Amz-Signature=") {
+            // A presigned S3 URL: download it, as Imagga would.
+            let (status, body) = http_get(&image_url);
+            staged = status == 200;
+            state.fetched.push((status, body));
+        }
         if !staged {
             return ResponseTemplate::new(400).set_body_json(json!({
                 "status": {"type": "error", "text": "Could not download the image from the URL"}
@@ -132,6 +140,38 @@ impl Respond for Tags {
             json!({"result": {"tags": tags}, "status": {"type": "success", "text": ""}}),
         )
     }
+}
+
+/// A plain HTTP/1.1 GET on loopback: (status, body).
+fn http_get(url: &str) -> (u16, Vec<u8>) {
+    use std::io::{Read, Write};
+    let url = reqwest::Url::parse(url).unwrap();
+    let host = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(80));
+    let target = match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_string(),
+    };
+    let Ok(mut conn) = std::net::TcpStream::connect(&host) else {
+        return (0, Vec::new());
+    };
+    write!(
+        conn,
+        "GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    conn.read_to_end(&mut raw).unwrap();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or(raw.len());
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, raw.get(split + 4..).unwrap_or_default().to_vec())
 }
 
 struct Delete(Arc<Mutex<CloudState>>);
@@ -229,6 +269,10 @@ impl FakeCloud {
     /// Files uploaded to ImageKit and not deleted again.
     pub fn staged(&self) -> HashSet<String> {
         self.state.lock().unwrap().staged.keys().cloned().collect()
+    }
+
+    pub fn fetched(&self) -> Vec<(u16, Vec<u8>)> {
+        self.state.lock().unwrap().fetched.clone()
     }
 
     pub fn counts(&self) -> (usize, usize, usize) {
