@@ -74,3 +74,36 @@ fn every_function_has_a_crate_and_events() {
         assert!(events > 0, "{f} has event fixtures");
     }
 }
+
+/// Least privilege: only post-image may write to the bucket; get-tags has no
+/// bucket access at all.
+#[test]
+fn read_only_functions_cannot_write() {
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    let template: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    for (_, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"] != "AWS::Serverless::Function" {
+            continue;
+        }
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap();
+        let actions: Vec<String> = resource["Properties"]["Policies"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .flat_map(|p| p["Statement"].as_sequence().cloned().unwrap_or_default())
+            .flat_map(|s| s["Action"].as_sequence().cloned().unwrap_or_default())
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect();
+        match binary {
+            "post-image" => assert!(actions.contains(&"s3:PutObject".to_string()), "{actions:?}"),
+            "get-tags" => assert!(actions.is_empty(), "{actions:?}"),
+            _ => assert_eq!(actions, ["s3:GetObject"], "{binary}"),
+        }
+        assert!(
+            !actions.iter().any(|a| a.contains('*')),
+            "{binary}: no wildcard actions"
+        );
+    }
+}
