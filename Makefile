@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 FUNCTIONS := post-image get-images get-image get-tags
 
-.PHONY: help run test lint fmt build lambda bench model services tools check-templates clean
+.PHONY: help run test lint fmt build lambda bench model services tools check-templates reconcile clean
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -11,13 +11,14 @@ help: ## this list
 run: model ## the local API on 127.0.0.1:8080 (BIND overrides) with the embedded defaults
 	$(CARGO) run --release -p local-api
 
-test: model services tools ## every test (SQLite and MariaDB/MySQL), then the template and compose checks
+test: model services tools ## every test (SQLite and MariaDB/MySQL), the template and compose checks, schemathesis
 	@if command -v cargo-nextest >/dev/null 2>&1; then \
 	  PATH="$$HOME/.cargo/bin:$$PATH" $(CARGO) nextest run --workspace --no-fail-fast; \
 	else \
 	  PATH="$$HOME/.cargo/bin:$$PATH" $(CARGO) test --workspace --no-fail-fast; \
 	fi
 	$(MAKE) --no-print-directory check-templates
+	scripts/schemathesis.sh
 
 lint: ## formatting and clippy, warnings as errors
 	$(CARGO) fmt --all -- --check
@@ -51,6 +52,9 @@ tools: ## install cfn-lint (.venv) and docker-compose when missing
 check-templates: tools ## lint template.yaml, validate docker-compose.yml
 	.venv/bin/cfn-lint template.yaml
 	docker-compose -f docker-compose.yml config -q
+
+reconcile: ## remove image files no picture refers to (left by a crash); same settings as make run
+	$(CARGO) run --release -q -p local-api -- reconcile
 
 clean:
 	$(CARGO) clean

@@ -62,6 +62,9 @@ pub struct Config {
     /// How long a query waits for a connection before answering 503.
     pub db_timeout: Duration,
     pub model_dir: PathBuf,
+    /// Files younger than this are never swept as orphans (an upload may be
+    /// committing); see [`crate::domain::reconcile`].
+    pub orphan_grace: Duration,
     pub s3: S3Settings,
 }
 
@@ -168,12 +171,13 @@ impl Config {
             tagger,
             imagga,
             imagekit,
-            max_body_bytes: number(&var, "MAX_BODY_BYTES", 6_291_456)?,
+            max_body_bytes: number(&var, "MAX_BODY_BYTES", default_max_body(&var))?,
             bind: get("BIND", "127.0.0.1:8080"),
             tagger_timeout: Duration::from_secs(number(&var, "TAGGER_TIMEOUT_SECS", 10)?),
             db_max_connections: number(&var, "DB_MAX_CONNECTIONS", 8)?,
             db_timeout: Duration::from_secs(number(&var, "DB_TIMEOUT_SECS", 5)?),
             model_dir: PathBuf::from(get("MODEL_DIR", "data/models")),
+            orphan_grace: Duration::from_secs(number(&var, "ORPHAN_GRACE_SECS", 600)?),
             s3: S3Settings {
                 endpoint_url: var("AWS_ENDPOINT_URL_S3").or_else(|| var("AWS_ENDPOINT_URL")),
                 region: var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")),
@@ -191,6 +195,18 @@ impl Config {
 
 fn trim_url(url: String) -> String {
     url.trim_end_matches('/').to_string()
+}
+
+/// Lambda's limit (6 MiB) is for the whole event, so under the runtime the
+/// body limit leaves 64 KiB for the envelope (headers, request context): any
+/// body that fits in an event but is over the limit gets our 413.
+pub const LAMBDA_MAX_BODY_BYTES: usize = 6_291_456 - 65_536;
+
+fn default_max_body(var: &impl Fn(&str) -> Option<String>) -> usize {
+    match var("AWS_LAMBDA_RUNTIME_API") {
+        Some(_) => LAMBDA_MAX_BODY_BYTES,
+        None => 6_291_456,
+    }
 }
 
 fn number<T: std::str::FromStr>(
@@ -259,6 +275,16 @@ mod tests {
         assert_eq!(c.tagger, TaggerKind::Local);
         assert_eq!(c.max_body_bytes, 6_291_456);
         assert_eq!(c.bind, "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn under_the_lambda_runtime_the_body_limit_leaves_room_for_the_event() {
+        let lambda = ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001");
+        let c = config(&[lambda]).unwrap();
+        assert_eq!(c.max_body_bytes, LAMBDA_MAX_BODY_BYTES);
+        const { assert!(LAMBDA_MAX_BODY_BYTES < 6_291_456) };
+        let c = config(&[lambda, ("MAX_BODY_BYTES", "1000")]).unwrap();
+        assert_eq!(c.max_body_bytes, 1000, "an explicit limit still wins");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The `main` of every function binary.
 
 use crate::App;
-use crate::http::{FUNCTIONS, router};
+use crate::http::{FUNCTIONS, lambda_service};
 
 pub type Error = lambda_http::Error;
 
@@ -15,5 +15,5 @@ pub async fn run(function: &'static str) -> Result<(), Error> {
     // database that is down then delays nothing but the queries that need it.
     let warming = app.clone();
     tokio::spawn(async move { warming.warm_up().await });
-    lambda_http::run(router(app, Some(function))).await
+    lambda_http::run(lambda_service(app, function)).await
 }

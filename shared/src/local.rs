@@ -3,13 +3,21 @@
 use std::process::ExitCode;
 use tokio::net::TcpListener;
 
-use crate::http::router;
+use crate::http::{docs_router, router};
 use crate::{App, Config};
 
-/// Serves every route on `BIND` (default 127.0.0.1:8080) until Ctrl-C or SIGTERM.
+/// Serves every route on `BIND` (default 127.0.0.1:8080) until Ctrl-C or
+/// SIGTERM; with the argument `reconcile`, sweeps orphan files once and exits.
 pub async fn serve() -> ExitCode {
     crate::telemetry::init(false);
-    match run().await {
+    let result = match std::env::args().nth(1).as_deref() {
+        None => run().await,
+        Some("reconcile") => reconcile_once().await,
+        Some(other) => {
+            Err(format!("unknown command {other:?}; the only one is `reconcile`").into())
+        }
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");
@@ -22,6 +30,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::from_env()?;
     let app = App::build(&config, true).await?;
     app.warm_up().await;
+    // Files left by a crash between file write and commit; never served, swept
+    // in the background so a large store does not delay the listener.
+    let sweeping = app.clone();
+    tokio::spawn(async move { sweep(&sweeping, config.orphan_grace).await });
     let listener = TcpListener::bind(&config.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
@@ -32,9 +44,38 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         config.image_store,
         config.tagger
     );
-    axum::serve(listener, router(app, None))
+    axum::serve(listener, router(app, None).merge(docs_router()))
         .with_graceful_shutdown(shutdown())
         .await?;
+    Ok(())
+}
+
+async fn sweep(app: &App, grace: std::time::Duration) {
+    match crate::domain::reconcile(app, grace).await {
+        Ok(report) => {
+            for location in &report.removed {
+                tracing::warn!(%location, "removed an orphan file (no picture refers to it)");
+            }
+            tracing::info!(
+                checked = report.checked,
+                removed = report.removed.len(),
+                "orphan sweep done"
+            );
+        }
+        Err(e) => tracing::warn!(error = %e, "orphan sweep skipped"),
+    }
+}
+
+async fn reconcile_once() -> Result<(), Box<dyn std::error::Error>> {
+    let config = Config::from_env()?;
+    let app = App::build(&config, false).await?;
+    let report = crate::domain::reconcile(&app, config.orphan_grace).await?;
+    println!(
+        "checked {} files older than {} s, removed {} orphans",
+        report.checked,
+        config.orphan_grace.as_secs(),
+        report.removed.len()
+    );
     Ok(())
 }
 

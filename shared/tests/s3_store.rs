@@ -178,3 +178,69 @@ async fn imagga_fetches_a_presigned_staging_url() {
     assert_error(t.post_image(&rocket, "").await, 502, "tagging_failed").await;
     assert_eq!(s3.objects().len(), 1);
 }
+
+/// An S3 endpoint that answers `SlowDown` (503) to the first `failures` PUTs
+/// and accepts the rest; what the SDK retries and what it gives up on.
+async fn throttling_s3(failures: u64) -> wiremock::MockServer {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    let slow_down = ResponseTemplate::new(503)
+        .insert_header("content-type", "application/xml")
+        .set_body_string(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code>\
+             <Message>Please reduce your request rate.</Message>\
+             <RequestId>4442587FB7D0A2F9</RequestId></Error>",
+        );
+    Mock::given(method("PUT"))
+        .respond_with(slow_down)
+        .up_to_n_times(failures)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("etag", "\"9b2cf535f27731c974343645a3985328\""),
+        )
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    server
+}
+
+async fn puts(server: &wiremock::MockServer) -> usize {
+    let requests = server.received_requests().await.unwrap();
+    requests
+        .iter()
+        .filter(|r| r.method.as_str() == "PUT")
+        .count()
+}
+
+#[tokio::test]
+async fn slow_down_is_retried() {
+    let s3 = throttling_s3(2).await;
+    let t = TestApp::start_with(Backend::Sqlite, s3_options(&s3.uri(), SECRET_KEY)).await;
+    let r = t.post_image(&fixture("rocket.jpg"), "").await;
+    assert_eq!(r.status(), 201, "two SlowDowns, then the put went through");
+    assert_eq!(puts(&s3).await, 3);
+    assert_eq!(t.row_counts().await.0, 1);
+}
+
+#[tokio::test]
+async fn slow_down_that_does_not_stop_is_503_and_stores_nothing() {
+    let s3 = throttling_s3(u64::MAX).await;
+    let t = TestApp::start_with(Backend::Sqlite, s3_options(&s3.uri(), SECRET_KEY)).await;
+    assert_error(
+        t.post_image(&fixture("rocket.jpg"), "").await,
+        503,
+        "store_unavailable",
+    )
+    .await;
+    assert_eq!(
+        puts(&s3).await,
+        3,
+        "the SDK's standard retries: three attempts"
+    );
+    assert_eq!(t.row_counts().await, (0, 0));
+}

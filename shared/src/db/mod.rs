@@ -71,6 +71,9 @@ pub trait Database: Send + Sync {
 
     async fn tag_stats(&self, dates: &DateRange) -> Result<Vec<TagStat>, DbError>;
 
+    /// Every stored file location the pictures refer to.
+    async fn locations(&self) -> Result<Vec<String>, DbError>;
+
     /// Recomputes the per-tag statistics from the tag rows, for databases
     /// that were written to by something other than this service.
     async fn rebuild_statistics(&self) -> Result<(), DbError>;

@@ -381,6 +381,13 @@ macro_rules! sql_database {
                 Ok(pictures.into_iter().map(|(p, _)| p).collect())
             }
 
+            async fn locations(&self) -> Result<Vec<String>, DbError> {
+                self.ready().await?;
+                Ok(sqlx::query_scalar("SELECT path FROM pictures")
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
             async fn rebuild_statistics(&self) -> Result<(), DbError> {
                 self.ready().await?;
                 let mut tx = self.pool.begin().await?;

@@ -8,7 +8,7 @@ mod types;
 
 pub use error::Error;
 pub use image::{ImageData, ImageFormat};
-pub use ops::{Page, get_picture, register, search, tag_stats};
+pub use ops::{Page, Reconciled, get_picture, reconcile, register, search, tag_stats};
 pub use types::{
     Confidence, DateRange, Limit, NewPicture, Picture, PictureId, SearchQuery, StoredPicture, Tag,
     TagList, TagStat, round2, select_tags, sort_tags, utc_now,

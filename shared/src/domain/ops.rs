@@ -5,7 +5,7 @@ use super::types::{
 };
 use super::{Error, ImageData, NewPicture, select_tags, utc_now};
 use crate::app::App;
-use crate::store::StoreError;
+use crate::store::{StoreError, file_name};
 
 /// Tags an image, stores its file and records it, in that order. Nothing is
 /// left behind when a step fails: no file without its row, no row without its
@@ -101,4 +101,54 @@ fn into_picture(row: StoredPicture, size_bytes: u64) -> Picture {
         date: row.date,
         tags: row.tags,
     }
+}
+
+/// What a sweep for orphan files found.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Reconciled {
+    /// Files of the store looked at (older than the grace period).
+    pub checked: usize,
+    /// Files no picture refers to, now removed.
+    pub removed: Vec<String>,
+}
+
+/// Removes the files no picture refers to: what a crash between writing a
+/// file and committing its row leaves (and `.tmp-` files of interrupted
+/// writes). Such files are never served, since only rows lead to files.
+/// Files younger than `grace` are left alone: their upload may still be
+/// committing in another process. The store is listed before the rows are
+/// read, so a file committed in between counts as referenced.
+pub async fn reconcile(app: &App, grace: std::time::Duration) -> Result<Reconciled, Error> {
+    let cutoff = std::time::SystemTime::now()
+        .checked_sub(grace)
+        .unwrap_or(std::time::UNIX_EPOCH);
+    let candidates: Vec<_> = app
+        .store
+        .list()
+        .await?
+        .into_iter()
+        .filter(|f| f.modified <= cutoff)
+        .collect();
+    let mut report = Reconciled {
+        checked: candidates.len(),
+        removed: Vec::new(),
+    };
+    if candidates.is_empty() {
+        return Ok(report);
+    }
+    // By name: rows written by older tools may spell the same folder differently.
+    let referenced: std::collections::HashSet<String> = app
+        .db
+        .locations()
+        .await?
+        .iter()
+        .map(|l| file_name(l).to_owned())
+        .collect();
+    for file in candidates {
+        if !referenced.contains(file_name(&file.location)) {
+            app.store.delete(&file.location).await?;
+            report.removed.push(file.location);
+        }
+    }
+    Ok(report)
 }

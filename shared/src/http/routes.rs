@@ -4,7 +4,11 @@
 
 use axum::Router;
 use axum::routing::{MethodRouter, get, post};
+use http::uri::PathAndQuery;
+use lambda_http::RequestExt;
 use std::sync::Arc;
+use tower::ServiceExt;
+use tower::util::MapRequest;
 
 use super::handlers;
 use crate::App;
@@ -68,4 +72,35 @@ pub fn router(app: Arc<App>, function: Option<&str>) -> Router {
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .with_state(app)
+}
+
+/// One function's router as Lambda runs it: requests from API Gateway events,
+/// routed on the path the client asked for.
+pub fn lambda_service(
+    app: Arc<App>,
+    function: &str,
+) -> MapRequest<Router, fn(lambda_http::Request) -> lambda_http::Request> {
+    router(app, Some(function)).map_request(without_stage as fn(_) -> _)
+}
+
+/// Behind a REST API (v1) stage, lambda_http prefixes the path with the stage
+/// (`/prod/images/1`) unless AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH is set; the
+/// event's own path (`/images/1`) is what the routes describe.
+fn without_stage(mut request: lambda_http::Request) -> lambda_http::Request {
+    let raw = request.raw_http_path();
+    if raw.is_empty() || raw == request.uri().path() {
+        return request;
+    }
+    let path_and_query = match request.uri().query() {
+        Some(query) => format!("{raw}?{query}"),
+        None => raw.to_owned(),
+    };
+    if let Ok(path_and_query) = path_and_query.parse::<PathAndQuery>() {
+        let mut parts = request.uri().clone().into_parts();
+        parts.path_and_query = Some(path_and_query);
+        if let Ok(uri) = http::Uri::from_parts(parts) {
+            *request.uri_mut() = uri;
+        }
+    }
+    request
 }

@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
-use super::{ImageStore, StoreError, random_name};
+use super::{ImageStore, StoreError, StoredFile, is_store_name, random_name};
 use crate::domain::ImageData;
 
 /// Files in one local folder (a Docker volume in compose).
@@ -95,6 +95,31 @@ impl ImageStore for FolderStore {
             Err(e) if e.kind() != ErrorKind::NotFound => Err(unavailable(Path::new(location), e)),
             _ => Ok(()),
         }
+    }
+
+    async fn list(&self) -> Result<Vec<StoredFile>, StoreError> {
+        let root = self.root.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut files = Vec::new();
+            for entry in std::fs::read_dir(&root).map_err(|e| unavailable(&root, e))? {
+                let entry = entry.map_err(|e| unavailable(&root, e))?;
+                let name = entry.file_name();
+                let Some(name) = name.to_str().filter(|n| is_store_name(n)) else {
+                    continue;
+                };
+                // A file removed since read_dir is simply not listed.
+                let Ok(meta) = entry.metadata() else { continue };
+                if meta.is_file() {
+                    files.push(StoredFile {
+                        location: root.join(name).to_string_lossy().into_owned(),
+                        modified: meta.modified().map_err(|e| unavailable(&root, e))?,
+                    });
+                }
+            }
+            Ok(files)
+        })
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?
     }
 }
 

@@ -12,6 +12,23 @@ mod s3;
 pub use folder::FolderStore;
 pub use s3::S3Store;
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn store_names() {
+        use super::is_store_name as n;
+        assert!(n("0123456789abcdef0123456789abcdef.jpg"));
+        assert!(n(".tmp-0123456789abcdef0123456789abcdef.part"));
+        assert!(!n("0123456789abcdef0123456789abcde.jpg"), "31 digits");
+        assert!(!n("0123456789abcdef0123456789abcdef"), "no extension");
+        assert!(!n("README.md"));
+        assert!(!n("chelsea.png"));
+        assert_eq!(super::file_name("/data/images/a.jpg"), "a.jpg");
+        assert_eq!(super::file_name("s3://b/images/a.jpg"), "a.jpg");
+        assert_eq!(super::file_name("a.jpg"), "a.jpg");
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The location names no file (it was removed behind the service's back).
@@ -30,6 +47,33 @@ pub trait ImageStore: Send + Sync {
     /// The size in bytes, for rows recorded before sizes were.
     async fn size(&self, location: &str) -> Result<u64, StoreError>;
     async fn delete(&self, location: &str) -> Result<(), StoreError>;
+    /// The files this store wrote (random names and leftover temporary
+    /// files), for the orphan sweep; anything else in the folder or bucket
+    /// is never listed, so never touched.
+    async fn list(&self) -> Result<Vec<StoredFile>, StoreError>;
+}
+
+/// A file of the store, as [`ImageStore::list`] sees it.
+#[derive(Debug, Clone)]
+pub struct StoredFile {
+    pub location: String,
+    pub modified: std::time::SystemTime,
+}
+
+/// Whether `name` (a path's last component) is one the stores write: a
+/// random name with an extension, or a temporary file of an unfinished put.
+pub fn is_store_name(name: &str) -> bool {
+    let stem = name.strip_prefix(".tmp-").unwrap_or(name);
+    matches!(stem.split_once('.'), Some((hex, ext))
+        if hex.len() == 32
+            && hex.bytes().all(|b| b.is_ascii_hexdigit())
+            && !ext.is_empty()
+            && ext.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// The last component of a location, path or key.
+pub fn file_name(location: &str) -> &str {
+    location.rsplit(['/', '\\']).next().unwrap_or(location)
 }
 
 /// A new random file name: 128 bits, so names never repeat in practice, and

@@ -9,7 +9,7 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use std::time::Duration;
 
-use super::{ImageStore, StoreError, random_name};
+use super::{ImageStore, StoreError, StoredFile, file_name, is_store_name, random_name};
 use crate::config::S3Settings;
 use crate::domain::ImageData;
 
@@ -216,6 +216,35 @@ impl ImageStore for S3Store {
 
     async fn delete(&self, location: &str) -> Result<(), StoreError> {
         self.unstage(self.key(location)?).await
+    }
+
+    async fn list(&self) -> Result<Vec<StoredFile>, StoreError> {
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(&self.prefix)
+            .into_paginator()
+            .send();
+        let mut files = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| unavailable("list", e))?;
+            for object in page.contents() {
+                let (Some(key), Some(modified)) = (object.key(), object.last_modified()) else {
+                    continue;
+                };
+                if !is_store_name(file_name(key)) {
+                    continue;
+                }
+                let modified = std::time::SystemTime::try_from(*modified)
+                    .unwrap_or(std::time::SystemTime::UNIX_EPOCH);
+                files.push(StoredFile {
+                    location: self.location(key),
+                    modified,
+                });
+            }
+        }
+        Ok(files)
     }
 }
 

@@ -400,7 +400,7 @@ impl TestApp {
         app.warm_up().await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let router = pictures::http::router(app.clone(), None);
+        let router = pictures::http::router(app.clone(), None).merge(pictures::http::docs_router());
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
         TestApp {
             url,

@@ -1,7 +1,8 @@
 //! Fills a Pictures database with synthetic pictures for benchmarks:
 //! `seed DATABASE_URL IMAGE_DIR PICTURES [TAGS_PER_PICTURE] [VOCABULARY] [DAYS]`.
 //!
-//! Each picture gets a JPEG file of about 30 KB, distinct tags drawn from a
+//! Each picture gets its own JPEG file of about 30 KB (a hard link to one of
+//! 64 distinct files, so a million pictures take 2 MB of disk), distinct tags drawn from a
 //! Zipf-skewed vocabulary (`tag0000` is the most common), confidences in
 //! 80..100, and a date; dates grow with ids and span DAYS days ending today.
 //! The schema is created by the service's own migrations first.
@@ -78,8 +79,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     let end = chrono::Utc::now().timestamp();
     let span = days * 86_400;
-    // A small pool of distinct files, written under every picture's own name.
+    // A small pool of distinct files, linked under every picture's own name.
     let files: Vec<Vec<u8>> = (0..64).map(|_| jpeg(&mut rng)).collect();
+    let originals: Vec<std::path::PathBuf> = files
+        .iter()
+        .enumerate()
+        .map(|(i, bytes)| {
+            let path = dir.join(format!(".seed-{i:02}.jpg"));
+            // A new inode: earlier pictures linked to an old pool file keep their bytes.
+            let _ = std::fs::remove_file(&path);
+            std::fs::write(&path, bytes).map(|()| path)
+        })
+        .collect::<Result<_, _>>()?;
     let mut done = 0;
     while done < n {
         let count = BATCH.min(n - done);
@@ -95,9 +106,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let id = first + (done + i) as i64 + 1;
             let at = end - span + span * (done + i) as i64 / n as i64;
             let date = format_date(at);
-            let bytes = &files[rng.random_range(0..files.len())];
+            let which = rng.random_range(0..files.len());
+            let bytes = &files[which];
             let path = dir.join(format!("{:032x}.jpg", rng.random::<u128>()));
-            std::fs::write(&path, bytes)?;
+            std::fs::hard_link(&originals[which], &path)?;
             let mut chosen: Vec<usize> = Vec::with_capacity(per);
             while chosen.len() < per.min(vocabulary) {
                 let u: f64 = rng.random();
