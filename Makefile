@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 FUNCTIONS := post-image get-images get-image get-tags
 
-.PHONY: help run test lint fmt build lambda bench model services tools check-templates reconcile clean
+.PHONY: help run test lint fmt build lambda bench model services tools check-templates reconcile bench-lambda bench-scale fuzz clean
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -39,6 +39,15 @@ lambda: ## one bootstrap per function in target/lambda/<fn>/ (provided.al2023, x
 
 bench: services ## the load benchmark of BENCHMARKS in README.md (MariaDB, 10,000 pictures, wrk)
 	scripts/bench.sh
+
+bench-lambda: services ## zipped sizes and cold starts of every function under a loopback Runtime API, S3 store
+	scripts/bench-lambda.sh
+
+bench-scale: services ## 1M pictures / 5M tag rows in MariaDB, reads under wrk, query plans (BENCHMARKS.md)
+	scripts/bench-scale.sh
+
+fuzz: ## each fuzz target for FUZZ_SECONDS (default 600) with cargo-fuzz (BENCHMARKS.md)
+	scripts/fuzz.sh
 
 model: ## fetch and convert the on-device model into data/models (MODEL_DIR overrides); idempotent
 	@python3 scripts/fetch-model.py

@@ -50,6 +50,7 @@ refused_upload! {
     text_file: "", JSON, json_body(json!({"data": b64(b"just some text\nin a file\n")})) => 400, "not_an_image";
     pdf_file: "", JSON, json_body(json!({"data": b64(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n")})) => 400, "not_an_image";
     truncated_jpeg: "", JSON, json_body(json!({"data": b64(&fixture("rocket.jpg")[..40])})) => 400, "invalid_image";
+    declares_60000_by_60000: "", JSON, json_body(json!({"data": b64(&png_declaring(60_000, 60_000))})) => 400, "image_too_large";
     body_over_the_limit: "", JSON, json_body(json!({"data": b64(&fixture("chelsea.png"))})) => 413, "body_too_large";
     text_content_type: "", Some("text/plain"), json_body(json!({"data": b64(&fixture("rocket.jpg"))})) => 415, "unsupported_media_type";
     form_content_type: "", Some("application/x-www-form-urlencoded"), b"data=abc".to_vec() => 415, "unsupported_media_type";

@@ -150,18 +150,13 @@ pub async fn post_image(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let params = Params::parse(query.as_deref(), &["min_confidence"])?;
-    let min = params
-        .map("min_confidence", Confidence::parse)?
-        .unwrap_or(Confidence::DEFAULT);
+    let min = parse_upload_query(query.as_deref())?;
     if !is_json(&headers) {
         return Err(ApiError::NotJson);
     }
     let bytes = read_body(&headers, body, app.max_body_bytes).await?;
-    let data = upload_data(&bytes)?;
+    let image = parse_upload_body(&bytes)?;
     drop(bytes);
-    let image = ImageData::from_base64(&data)?;
-    drop(data);
 
     // Run to completion even if the client goes away, so a registration is
     // never cut between storing the file and recording it.
@@ -184,21 +179,43 @@ pub async fn post_image(
         .into_response())
 }
 
+/// The query string of `POST /images`: the confidence threshold.
+pub fn parse_upload_query(query: Option<&str>) -> Result<Confidence, ApiError> {
+    let params = Params::parse(query, &["min_confidence"])?;
+    Ok(params
+        .map("min_confidence", Confidence::parse)?
+        .unwrap_or(Confidence::DEFAULT))
+}
+
+/// The body of `POST /images`: JSON, then base64, then a sniffed and
+/// size-checked image.
+pub fn parse_upload_body(body: &[u8]) -> Result<ImageData, ApiError> {
+    let data = upload_data(body)?;
+    Ok(ImageData::from_base64(&data)?)
+}
+
+/// The query string of `GET /images`.
+pub fn parse_search_query(query: Option<&str>) -> Result<SearchQuery, ApiError> {
+    let params = Params::parse(query, &["min_date", "max_date", "tags", "limit", "after"])?;
+    Ok(SearchQuery {
+        dates: date_range(&params)?,
+        tags: params.map("tags", TagList::parse)?,
+        limit: params.map("limit", Limit::parse)?.unwrap_or(Limit::DEFAULT),
+        after: params.map("after", parse_cursor)?.unwrap_or(0),
+    })
+}
+
+/// The query string of `GET /tags`.
+pub fn parse_stats_query(query: Option<&str>) -> Result<DateRange, ApiError> {
+    date_range(&Params::parse(query, &["min_date", "max_date"])?)
+}
+
 /// `GET /images`: pictures by date range and tags, a page at a time.
 pub async fn get_images(
     State(app): State<Arc<App>>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let params = Params::parse(
-        query.as_deref(),
-        &["min_date", "max_date", "tags", "limit", "after"],
-    )?;
-    let search = SearchQuery {
-        dates: date_range(&params)?,
-        tags: params.map("tags", TagList::parse)?,
-        limit: params.map("limit", Limit::parse)?.unwrap_or(Limit::DEFAULT),
-        after: params.map("after", parse_cursor)?.unwrap_or(0),
-    };
+    let search = parse_search_query(query.as_deref())?;
     let page = domain::search(&app, &search).await?;
     let body: Vec<PictureBody> = page
         .pictures
@@ -259,8 +276,7 @@ pub async fn get_tags(
     State(app): State<Arc<App>>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let params = Params::parse(query.as_deref(), &["min_date", "max_date"])?;
-    let stats = domain::tag_stats(&app, &date_range(&params)?).await?;
+    let stats = domain::tag_stats(&app, &parse_stats_query(query.as_deref())?).await?;
     let body: Vec<TagStatBody> = stats.iter().map(stat_body).collect();
     Ok(Json(body).into_response())
 }

@@ -16,7 +16,7 @@ use super::{Tagger, TaggerError};
 use crate::domain::{ImageData, Tag};
 
 mod net;
-mod preprocess;
+pub mod preprocess;
 
 pub use net::{EfficientNet, LoadError};
 pub use preprocess::{decode_upright, prepare};

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Cold start and footprint of every function binary as deployed
+# (`make bench-lambda`): `make lambda` builds them, each is zipped as Lambda
+# takes it, then started RUNS times under a loopback Lambda Runtime API
+# (scripts/lambda-runtime.py) with one real invocation, against MariaDB and an
+# S3 store (s3s-fs on loopback), so the AWS SDK's start-up is included.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+RUNS=${RUNS:-5}
+MYSQL_SERVER=${TEST_MYSQL_URL:-mysql://root@127.0.0.1:3306}
+DB=pictures_cold
+OUT=data/lambda
+scripts/ensure-mariadb.sh
+scripts/ensure-tools.sh
+python3 scripts/fetch-model.py >/dev/null
+make --no-print-directory lambda >/dev/null
+rm -rf "$OUT" && mkdir -p "$OUT/s3/pictures"
+
+echo "== Sizes (stripped release binaries; zip as uploaded to Lambda)"
+for f in post-image get-images get-image get-tags; do
+  python3 - "$f" <<'PY'
+import os, sys, zipfile
+f = sys.argv[1]
+src = f"target/lambda/{f}/bootstrap"
+dst = f"data/lambda/{f}.zip"
+with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+    z.write(src, "bootstrap")
+print(f"| {f} | {os.path.getsize(src)/1e6:.1f} MB | {os.path.getsize(dst)/1e6:.1f} MB |")
+PY
+done
+python3 - <<'PY'
+import os, zipfile
+with zipfile.ZipFile("data/lambda/model-layer.zip", "w", zipfile.ZIP_DEFLATED) as z:
+    z.write("data/models/efficientnet-lite0.safetensors", "efficientnet-lite0.safetensors")
+print(f"| model layer | | {os.path.getsize('data/lambda/model-layer.zip')/1e6:.1f} MB |")
+PY
+
+S3_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+S3S_FS=${S3S_FS:-$(command -v s3s-fs || echo "$HOME/.cargo/bin/s3s-fs")}
+"$S3S_FS" --host 127.0.0.1 --port "$S3_PORT" --access-key bench --secret-key bench-secret "$OUT/s3" >/dev/null 2>&1 &
+S3=$!
+trap 'kill $S3 2>/dev/null || true' EXIT
+sleep 0.5
+mariadb --protocol=tcp -h127.0.0.1 -uroot -e "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB"
+export DATABASE_URL="$MYSQL_SERVER/$DB" IMAGE_STORE="s3://pictures/images" RUST_LOG=warn \
+  AWS_ENDPOINT_URL="http://127.0.0.1:$S3_PORT" AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=bench \
+  AWS_SECRET_ACCESS_KEY=bench-secret S3_FORCE_PATH_STYLE=true TAGGER=local MODEL_DIR=data/models \
+  CREDENTIALS_FILE=/nonexistent
+
+cat > "$OUT/summary.py" <<'PY'
+import json, sys
+runs = [json.loads(line) for line in sys.stdin]
+def span(key):
+    values = sorted(r[key] for r in runs)
+    return f"{values[0]}–{values[-1]}"
+statuses = sorted({r["status"] for r in runs})
+print(f"| {sys.argv[1]} | {span('ready_ms')} ms | {span('answered_ms')} ms | {span('rss_mb')} MB | {statuses} |")
+PY
+echo "== Cold starts, $RUNS runs each (ms from exec to the first request for work; to the answer; RSS after it)"
+for fe in post-image/post get-image/get get-images/list get-tags/all; do
+  f=${fe%/*}
+  for _ in $(seq 1 "$RUNS"); do
+    python3 scripts/lambda-runtime.py "target/lambda/$f/bootstrap" "functions/$f/events/${fe#*/}.json"
+  done | python3 "$OUT/summary.py" "$f"
+done

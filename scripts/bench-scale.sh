@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# The scale benchmark (`make bench-scale`): MariaDB filled with 1,000,000
+# pictures and 5,000,000 tag rows (a Zipf-skewed vocabulary of 2,000 tags,
+# dates over three years) by tools/seed through the service's own schema,
+# then the release local API (no model) loaded with wrk for each read, and the
+# query plans printed. SCALE_PICTURES, BENCH_SECONDS, BENCH_PORT override.
+# Skips the seeding when the database already holds SCALE_PICTURES pictures.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+N=${SCALE_PICTURES:-1000000}
+DURATION=${BENCH_SECONDS:-10}
+PORT=${BENCH_PORT:-18081}
+MYSQL_SERVER=${TEST_MYSQL_URL:-mysql://root@127.0.0.1:3306}
+DB=pictures_scale
+OUT=data/scale
+sql() { mariadb --protocol=tcp -h127.0.0.1 -uroot "$@"; }
+command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+scripts/ensure-mariadb.sh
+cargo build --release -q -p local-api -p pictures-tools
+mkdir -p "$OUT"
+# 5M tag rows and their indexes are ~1.5 GB; the 128 MB default would measure the disk.
+sql -e "SET GLOBAL innodb_buffer_pool_size = 2147483648"
+
+have=$(sql -N -e "SELECT COUNT(*) FROM $DB.pictures" 2>/dev/null || echo 0)
+if [ "$have" != "$N" ]; then
+  echo "== Seeding $N pictures (5 tags each, 2,000-tag vocabulary, 3 years)"
+  sql -e "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB"
+  rm -rf "$OUT/images"
+  /usr/bin/time -f "seeding: %e s wall, %M KB peak RSS" \
+    ./target/release/seed "$MYSQL_SERVER/$DB" "$OUT/images" "$N" 5 2000 1095
+fi
+sql -N -e "SELECT COUNT(*), (SELECT COUNT(*) FROM $DB.tags), MIN(date), MAX(date) FROM $DB.pictures" |
+  awk '{print "pictures " $1 ", tag rows " $2 ", dates " $3 " .. " $5}'
+
+common=tag0000,tag0001
+rare=tag0500,tag0900
+mixed=tag0000,tag1999
+day=$(sql -N -e "SELECT SUBSTR(date, 1, 10) FROM $DB.pictures WHERE id = $((N / 2))")
+month_start=$(date -u -d "$day" +%Y-%m-01)
+month_end=$(date -u -d "$month_start +1 month -1 day" +%Y-%m-%d)
+
+echo "== Query plans (EXPLAIN of the statements the service runs)"
+explain() { echo "-- $1"; sql "$DB" -e "EXPLAIN $2"; }
+explain "GET /images?tags=$common" \
+  "SELECT p.id, p.path, p.size, p.date, p.tag_list FROM tags t0 JOIN tags t1 ON t1.picture_id = t0.picture_id AND t1.tag = 'tag0001' JOIN pictures p ON p.id = t0.picture_id WHERE t0.tag = 'tag0000' AND t0.picture_id > 0 ORDER BY p.id LIMIT 101"
+explain "GET /images?tags=$rare" \
+  "SELECT p.id, p.path, p.size, p.date, p.tag_list FROM tags t0 JOIN tags t1 ON t1.picture_id = t0.picture_id AND t1.tag = 'tag0900' JOIN pictures p ON p.id = t0.picture_id WHERE t0.tag = 'tag0500' AND t0.picture_id > 0 ORDER BY p.id LIMIT 101"
+explain "GET /images?min_date=$day&max_date=$day (first id of the range)" \
+  "SELECT MIN(id) FROM pictures WHERE date >= '$day 00:00:00' AND date <= '$day 23:59:59'"
+explain "GET /images?min_date=$day&max_date=$day (the page)" \
+  "SELECT p.id, p.path, p.size, p.date, p.tag_list FROM pictures p WHERE p.id > $((N / 2 - 1)) AND p.date >= '$day 00:00:00' AND p.date <= '$day 23:59:59' ORDER BY p.id LIMIT 101"
+explain "GET /images/{id}" "SELECT id, path, size, date, tag_list FROM pictures WHERE id = 12345"
+explain "GET /tags" "SELECT tag, n_images, sum_confidence, min_confidence, max_confidence FROM tag_totals"
+explain "GET /tags?min_date=$month_start&max_date=$month_end (whole days)" \
+  "SELECT tag, SUM(n_images), SUM(sum_confidence), MIN(min_confidence), MAX(max_confidence) FROM tag_days WHERE day >= '$month_start' AND day <= '$month_end' GROUP BY tag"
+
+DATABASE_URL="$MYSQL_SERVER/$DB" IMAGE_STORE="$OUT/images" BIND="127.0.0.1:$PORT" RUST_LOG=warn \
+  TAGGER=imagga IMAGGA_API_KEY=unused IMAGGA_API_SECRET=unused IMAGEKIT_PRIVATE_KEY=unused \
+  ORPHAN_GRACE_SECS=86400 DB_MAX_CONNECTIONS=16 ./target/release/local-api &
+API=$!
+trap 'kill $API 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/tags" && break; sleep 0.1; done
+sleep 3 # the startup orphan sweep lists the folder once
+
+load() {
+  local name=$1; shift
+  local out rps p50 p99 errors
+  out=$(wrk --latency "$@")
+  rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  errors=$(awk '/Non-2xx|Socket errors/ {e=e $0 "; "} END {print (e=="" ? "0" : e)}' <<<"$out")
+  printf '| %-52s | %9s | %8s | %8s | %s |\n' "$name" "$rps" "$p50" "$p99" "$errors"
+}
+cat > "$OUT/random-id.lua" <<LUA
+math.randomseed(os.time())
+request = function() return wrk.format("GET", "/images/" .. math.random(1, $N)) end
+LUA
+base="http://127.0.0.1:$PORT"
+for q in "tags=$common" "tags=$rare" "tags=$mixed" "min_date=$day&max_date=$day" "min_date=$month_start&max_date=$month_end"; do
+  printf '%s: %s pictures on the first page\n' "$q" "$(curl -s "$base/images?$q" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
+done
+echo "== Reads (wrk -t2 -c16 -d${DURATION}s)"
+printf '| %-52s | %9s | %8s | %8s | %s |\n' "request" "req/s" "p50" "p99" "errors"
+printf '|%s|%s|%s|%s|%s|\n' "------------------------------------------------------" "-----------" "----------" "----------" "-------"
+load "GET /images?tags=$common (common)" -t2 -c16 -d"${DURATION}s" "$base/images?tags=$common"
+load "GET /images?tags=$rare (rare)" -t2 -c16 -d"${DURATION}s" "$base/images?tags=$rare"
+load "GET /images?tags=$mixed (common + rare)" -t2 -c16 -d"${DURATION}s" "$base/images?tags=$mixed"
+load "GET /images one day ($day)" -t2 -c16 -d"${DURATION}s" "$base/images?min_date=$day&max_date=$day"
+load "GET /images one month ($month_start)" -t2 -c16 -d"${DURATION}s" "$base/images?min_date=$month_start&max_date=$month_end"
+load "GET /images/{id} (random ids)" -t2 -c16 -d"${DURATION}s" -s "$OUT/random-id.lua" "$base"
+load "GET /tags" -t2 -c16 -d"${DURATION}s" "$base/tags"
+load "GET /tags one month" -t2 -c16 -d"${DURATION}s" "$base/tags?min_date=$month_start&max_date=$month_end"
+echo "== 1,000 concurrent keep-alive connections (wrk -t2 -c1000 -d${DURATION}s)"
+ulimit -n "$(ulimit -Hn)" # wrk and the API each hold 1,000 sockets
+printf '| %-52s | %9s | %8s | %8s | %s |\n' "request" "req/s" "p50" "p99" "errors"
+printf '|%s|%s|%s|%s|%s|\n' "------------------------------------------------------" "-----------" "----------" "----------" "-------"
+load "GET /images/{id}, 1,000 connections" -t2 -c1000 -d"${DURATION}s" -s "$OUT/random-id.lua" "$base"
+load "GET /images?tags=$rare, 1,000 connections" -t2 -c1000 -d"${DURATION}s" "$base/images?tags=$rare"
+load "GET /tags, 1,000 connections" -t2 -c1000 -d"${DURATION}s" "$base/tags"
+echo "local-api RSS: $(awk '/^VmRSS/ {printf "%.1f MB", $2/1024}' /proc/$API/status)"
