@@ -172,7 +172,7 @@ fn group_tags(rows: impl IntoIterator<Item = (i64, String, f32)>) -> HashMap<i64
 }
 
 macro_rules! sql_database {
-    ($adapter:ty, $db:ty, $migrator:expr, $insert_id:expr, $upsert_totals:expr, $upsert_days:expr) => {
+    ($adapter:ty, $db:ty, $migrator:expr, $insert_id:expr, $upsert_totals:expr, $upsert_days:expr, $upsert_picture_days:expr) => {
         impl $adapter {
             async fn ready(&self) -> Result<(), DbError> {
                 self.migrated
@@ -250,6 +250,12 @@ macro_rules! sql_database {
                     .execute(&mut *tx)
                     .await?;
                 let id: i64 = ($insert_id)(&done);
+                let day = picture.date.get(..10).unwrap_or(picture.date).to_string();
+                sqlx::query(concat!("INSERT INTO picture_days (day, first_id, n_pictures) VALUES (?, ?, 1)", $upsert_picture_days))
+                    .bind(&day)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
                 if !picture.tags.is_empty() {
                     // Rows locked in one order (by tag) by every writer cannot deadlock each other.
                     let mut tags: Vec<&Tag> = picture.tags.iter().collect();
@@ -274,7 +280,6 @@ macro_rules! sql_database {
                     });
                     q.push($upsert_totals);
                     q.build().execute(&mut *tx).await?;
-                    let day = picture.date.get(..10).unwrap_or(picture.date).to_string();
                     let mut q = QueryBuilder::<$db>::new(
                         "INSERT INTO tag_days (day, tag, n_images, sum_confidence, min_confidence, max_confidence) ",
                     );
@@ -293,12 +298,40 @@ macro_rules! sql_database {
                 Ok(id)
             }
 
-            /// The smallest id dated within the range, from the (date, id)
-            /// index: where an id-ordered scan of the range can start.
-            /// `None` when nothing is dated within it.
+            /// The smallest id dated within the range (which has a lower
+            /// bound): where an id-ordered scan of the range can start. The
+            /// days strictly inside the range come from `picture_days`; only
+            /// the partial first and last days are read from the (date, id)
+            /// index. `None` when nothing is dated within the range.
             async fn first_id_in(&self, dates: &DateRange) -> Result<Option<i64>, DbError> {
-                let mut q = QueryBuilder::<$db>::new("SELECT MIN(id) FROM pictures");
-                push_dates(&mut q, "date", dates, true);
+                let Some(min) = dates.min.as_deref() else {
+                    return Ok(None);
+                };
+                let first_day = &min[..10];
+                let first_day_end = format!("{first_day} 23:59:59");
+                let mut q = QueryBuilder::<$db>::new(
+                    "SELECT MIN(m) FROM (SELECT MIN(id) AS m FROM pictures WHERE date >= ",
+                );
+                q.push_bind(min.to_string());
+                q.push(" AND date <= ");
+                q.push_bind(match dates.max.as_deref() {
+                    Some(max) if max < first_day_end.as_str() => max.to_string(),
+                    _ => first_day_end,
+                });
+                q.push(" UNION ALL SELECT MIN(first_id) FROM picture_days WHERE day > ");
+                q.push_bind(first_day.to_string());
+                if let Some(max) = dates.max.as_deref() {
+                    let last_day = &max[..10];
+                    q.push(" AND day < ");
+                    q.push_bind(last_day.to_string());
+                    if last_day > first_day {
+                        q.push(" UNION ALL SELECT MIN(id) FROM pictures WHERE date >= ");
+                        q.push_bind(format!("{last_day} 00:00:00"));
+                        q.push(" AND date <= ");
+                        q.push_bind(max.to_string());
+                    }
+                }
+                q.push(") firsts");
                 let row = q.build().fetch_one(&self.pool).await?;
                 Ok(row.try_get::<Option<i64>, _>(0)?)
             }
@@ -398,6 +431,9 @@ macro_rules! sql_database {
                     "DELETE FROM tag_days",
                     "INSERT INTO tag_days SELECT SUBSTR(date, 1, 10), tag, COUNT(*), SUM(confidence), \
                      MIN(confidence), MAX(confidence) FROM tags GROUP BY SUBSTR(date, 1, 10), tag",
+                    "DELETE FROM picture_days",
+                    "INSERT INTO picture_days SELECT SUBSTR(date, 1, 10), MIN(id), COUNT(*) FROM pictures \
+                     GROUP BY SUBSTR(date, 1, 10)",
                 ] {
                     sqlx::query(statement).execute(&mut *tx).await?;
                 }
@@ -459,7 +495,9 @@ sql_database!(
     " ON CONFLICT (day, tag) DO UPDATE SET n_images = n_images + excluded.n_images, \
      sum_confidence = sum_confidence + excluded.sum_confidence, \
      min_confidence = MIN(min_confidence, excluded.min_confidence), \
-     max_confidence = MAX(max_confidence, excluded.max_confidence)"
+     max_confidence = MAX(max_confidence, excluded.max_confidence)",
+    " ON CONFLICT (day) DO UPDATE SET first_id = MIN(first_id, excluded.first_id), \
+     n_pictures = n_pictures + 1"
 );
 
 // VALUES() in ON DUPLICATE KEY UPDATE: understood by MySQL 8 and MariaDB alike.
@@ -475,5 +513,7 @@ sql_database!(
     " ON DUPLICATE KEY UPDATE n_images = n_images + VALUES(n_images), \
      sum_confidence = sum_confidence + VALUES(sum_confidence), \
      min_confidence = LEAST(min_confidence, VALUES(min_confidence)), \
-     max_confidence = GREATEST(max_confidence, VALUES(max_confidence))"
+     max_confidence = GREATEST(max_confidence, VALUES(max_confidence))",
+    " ON DUPLICATE KEY UPDATE first_id = LEAST(first_id, VALUES(first_id)), \
+     n_pictures = n_pictures + 1"
 );
