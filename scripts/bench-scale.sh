@@ -40,14 +40,22 @@ day=$(sql -N -e "SELECT SUBSTR(date, 1, 10) FROM $DB.pictures WHERE id = $((N / 
 month_start=$(date -u -d "$day" +%Y-%m-01)
 month_end=$(date -u -d "$month_start +1 month -1 day" +%Y-%m-%d)
 
+DATABASE_URL="$MYSQL_SERVER/$DB" IMAGE_STORE="$OUT/images" BIND="127.0.0.1:$PORT" RUST_LOG=warn \
+  TAGGER=imagga IMAGGA_API_KEY=unused IMAGGA_API_SECRET=unused IMAGEKIT_PRIVATE_KEY=unused \
+  ORPHAN_GRACE_SECS=86400 DB_MAX_CONNECTIONS=16 ./target/release/local-api &
+API=$!
+trap 'kill $API 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/tags" && break; sleep 0.1; done
+sleep 3 # the startup orphan sweep lists the folder once; migrations have run
+
 echo "== Query plans (EXPLAIN of the statements the service runs)"
 explain() { echo "-- $1"; sql "$DB" -e "EXPLAIN $2"; }
 explain "GET /images?tags=$common" \
   "SELECT p.id, p.path, p.size, p.date, p.tag_list FROM tags t0 JOIN tags t1 ON t1.picture_id = t0.picture_id AND t1.tag = 'tag0001' JOIN pictures p ON p.id = t0.picture_id WHERE t0.tag = 'tag0000' AND t0.picture_id > 0 ORDER BY p.id LIMIT 101"
 explain "GET /images?tags=$rare" \
   "SELECT p.id, p.path, p.size, p.date, p.tag_list FROM tags t0 JOIN tags t1 ON t1.picture_id = t0.picture_id AND t1.tag = 'tag0900' JOIN pictures p ON p.id = t0.picture_id WHERE t0.tag = 'tag0500' AND t0.picture_id > 0 ORDER BY p.id LIMIT 101"
-explain "GET /images?min_date=$day&max_date=$day (first id of the range)" \
-  "SELECT MIN(id) FROM pictures WHERE date >= '$day 00:00:00' AND date <= '$day 23:59:59'"
+explain "GET /images?min_date=$month_start&max_date=$month_end (first id of the range)" \
+  "SELECT MIN(m) FROM (SELECT MIN(id) AS m FROM pictures WHERE date >= '$month_start 00:00:00' AND date <= '$month_start 23:59:59' UNION ALL SELECT MIN(first_id) FROM picture_days WHERE day > '$month_start' AND day < '$month_end' UNION ALL SELECT MIN(id) FROM pictures WHERE date >= '$month_end 00:00:00' AND date <= '$month_end 23:59:59') firsts"
 explain "GET /images?min_date=$day&max_date=$day (the page)" \
   "SELECT p.id, p.path, p.size, p.date, p.tag_list FROM pictures p WHERE p.id > $((N / 2 - 1)) AND p.date >= '$day 00:00:00' AND p.date <= '$day 23:59:59' ORDER BY p.id LIMIT 101"
 explain "GET /images/{id}" "SELECT id, path, size, date, tag_list FROM pictures WHERE id = 12345"
@@ -55,23 +63,22 @@ explain "GET /tags" "SELECT tag, n_images, sum_confidence, min_confidence, max_c
 explain "GET /tags?min_date=$month_start&max_date=$month_end (whole days)" \
   "SELECT tag, SUM(n_images), SUM(sum_confidence), MIN(min_confidence), MAX(max_confidence) FROM tag_days WHERE day >= '$month_start' AND day <= '$month_end' GROUP BY tag"
 
-DATABASE_URL="$MYSQL_SERVER/$DB" IMAGE_STORE="$OUT/images" BIND="127.0.0.1:$PORT" RUST_LOG=warn \
-  TAGGER=imagga IMAGGA_API_KEY=unused IMAGGA_API_SECRET=unused IMAGEKIT_PRIVATE_KEY=unused \
-  ORPHAN_GRACE_SECS=86400 DB_MAX_CONNECTIONS=16 ./target/release/local-api &
-API=$!
-trap 'kill $API 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/tags" && break; sleep 0.1; done
-sleep 3 # the startup orphan sweep lists the folder once
 
+# wrk's figures as "req/s | p50 | p99 | errors".
+wrk_row() {
+  local out
+  out=$(wrk --latency "$@")
+  printf '%s | %s | %s | %s' \
+    "$(awk '/^Requests\/sec/ {print $2}' <<<"$out")" \
+    "$(awk '$1=="50%" {print $2}' <<<"$out")" \
+    "$(awk '$1=="99%" {print $2}' <<<"$out")" \
+    "$(awk '/Non-2xx|Socket errors/ {e=e $0 "; "} END {print (e=="" ? "0" : e)}' <<<"$out")"
+}
+# One client (the latency of a request alone), then 16 (the throughput).
 load() {
   local name=$1; shift
-  local out rps p50 p99 errors
-  out=$(wrk --latency "$@")
-  rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
-  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
-  p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-  errors=$(awk '/Non-2xx|Socket errors/ {e=e $0 "; "} END {print (e=="" ? "0" : e)}' <<<"$out")
-  printf '| %-52s | %9s | %8s | %8s | %s |\n' "$name" "$rps" "$p50" "$p99" "$errors"
+  printf '| %-52s | %s | %s |\n' "$name" "$(wrk_row -t1 -c1 -d"${DURATION}s" "$@")" \
+    "$(wrk_row -t2 -c16 -d"${DURATION}s" "$@")"
 }
 cat > "$OUT/random-id.lua" <<LUA
 math.randomseed(os.time())
@@ -81,22 +88,25 @@ base="http://127.0.0.1:$PORT"
 for q in "tags=$common" "tags=$rare" "tags=$mixed" "min_date=$day&max_date=$day" "min_date=$month_start&max_date=$month_end"; do
   printf '%s: %s pictures on the first page\n' "$q" "$(curl -s "$base/images?$q" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
 done
-echo "== Reads (wrk -t2 -c16 -d${DURATION}s)"
-printf '| %-52s | %9s | %8s | %8s | %s |\n' "request" "req/s" "p50" "p99" "errors"
-printf '|%s|%s|%s|%s|%s|\n' "------------------------------------------------------" "-----------" "----------" "----------" "-------"
-load "GET /images?tags=$common (common)" -t2 -c16 -d"${DURATION}s" "$base/images?tags=$common"
-load "GET /images?tags=$rare (rare)" -t2 -c16 -d"${DURATION}s" "$base/images?tags=$rare"
-load "GET /images?tags=$mixed (common + rare)" -t2 -c16 -d"${DURATION}s" "$base/images?tags=$mixed"
-load "GET /images one day ($day)" -t2 -c16 -d"${DURATION}s" "$base/images?min_date=$day&max_date=$day"
-load "GET /images one month ($month_start)" -t2 -c16 -d"${DURATION}s" "$base/images?min_date=$month_start&max_date=$month_end"
-load "GET /images/{id} (random ids)" -t2 -c16 -d"${DURATION}s" -s "$OUT/random-id.lua" "$base"
-load "GET /tags" -t2 -c16 -d"${DURATION}s" "$base/tags"
-load "GET /tags one month" -t2 -c16 -d"${DURATION}s" "$base/tags?min_date=$month_start&max_date=$month_end"
-echo "== 1,000 concurrent keep-alive connections (wrk -t2 -c1000 -d${DURATION}s)"
+if [ -z "${ONLY_CONNECTIONS:-}" ]; then
+echo "== Reads (wrk, ${DURATION}s each: 1 connection, then 2 threads x 16 connections)"
+echo "| request | 1 client: req/s | p50 | p99 | errors | 16 clients: req/s | p50 | p99 | errors |"
+echo "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |"
+load "GET /images?tags=$common (common)" "$base/images?tags=$common"
+load "GET /images?tags=$rare (rare)" "$base/images?tags=$rare"
+load "GET /images?tags=$mixed (common + rare)" "$base/images?tags=$mixed"
+load "GET /images one day ($day)" "$base/images?min_date=$day&max_date=$day"
+load "GET /images one month ($month_start)" "$base/images?min_date=$month_start&max_date=$month_end"
+load "GET /images/{id} (random ids)" -s "$OUT/random-id.lua" "$base"
+load "GET /tags" "$base/tags"
+load "GET /tags one month" "$base/tags?min_date=$month_start&max_date=$month_end"
+fi
+echo "== 1,000 concurrent keep-alive connections (wrk -t2 -c1000 -d${DURATION}s --timeout 10s)"
 ulimit -n "$(ulimit -Hn)" # wrk and the API each hold 1,000 sockets
-printf '| %-52s | %9s | %8s | %8s | %s |\n' "request" "req/s" "p50" "p99" "errors"
-printf '|%s|%s|%s|%s|%s|\n' "------------------------------------------------------" "-----------" "----------" "----------" "-------"
-load "GET /images/{id}, 1,000 connections" -t2 -c1000 -d"${DURATION}s" -s "$OUT/random-id.lua" "$base"
-load "GET /images?tags=$rare, 1,000 connections" -t2 -c1000 -d"${DURATION}s" "$base/images?tags=$rare"
-load "GET /tags, 1,000 connections" -t2 -c1000 -d"${DURATION}s" "$base/tags"
+echo "| request | req/s | p50 | p99 | errors |"
+echo "| --- | ---: | ---: | ---: | --- |"
+printf '| %s | %s |\n' "GET /images/{id}" "$(wrk_row -t2 -c1000 -d"${DURATION}s" --timeout 10s -s "$OUT/random-id.lua" "$base")"
+printf '| %s | %s |\n' "GET /images?tags=$rare" "$(wrk_row -t2 -c1000 -d"${DURATION}s" --timeout 10s "$base/images?tags=$rare")"
+printf '| %s | %s |\n' "GET /images one day" "$(wrk_row -t2 -c1000 -d"${DURATION}s" --timeout 10s "$base/images?min_date=$day&max_date=$day")"
+printf '| %s | %s |\n' "GET /tags" "$(wrk_row -t2 -c1000 -d"${DURATION}s" --timeout 10s "$base/tags")"
 echo "local-api RSS: $(awk '/^VmRSS/ {printf "%.1f MB", $2/1024}' /proc/$API/status)"
