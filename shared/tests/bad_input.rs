@@ -117,6 +117,8 @@ refused_get! {
     month_13: "/images?min_date=2024-13-01" => 400, "invalid_date";
     day_32: "/images?max_date=2024-01-32" => 400, "invalid_date";
     iso_t_separator: "/images?min_date=2024-01-01T10:00:00" => 400, "invalid_date";
+    negative_year: "/images?min_date=-024-01-01" => 400, "invalid_date";
+    five_digit_year: "/tags?max_date=10000-01-01" => 400, "invalid_date";
     tags_month_13: "/tags?min_date=2024-13-01" => 400, "invalid_date";
     limit_zero: "/images?limit=0" => 400, "invalid_limit";
     limit_too_big: "/images?limit=1001" => 400, "invalid_limit";

@@ -120,12 +120,20 @@ impl DateRange {
 }
 
 fn parse_bound(name: &str, s: &str, time_of_day: &str) -> Result<String, Error> {
+    use chrono::Datelike as _;
     let s = s.trim();
-    if let Ok(t) = NaiveDateTime::parse_from_str(s, DATE_FORMAT) {
+    // Stored dates compare as strings, so a bound must have their exact shape:
+    // chrono also reads years such as -24 or 10000, which do not.
+    let four_digit_year = |year: i32| (0..=9999).contains(&year);
+    if let Ok(t) = NaiveDateTime::parse_from_str(s, DATE_FORMAT)
+        && four_digit_year(t.year())
+    {
         // Re-format: chrono accepts unpadded fields, the stored strings are padded.
         return Ok(t.format(DATE_FORMAT).to_string());
     }
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        && four_digit_year(d.year())
+    {
         return Ok(format!("{} {time_of_day}", d.format("%Y-%m-%d")));
     }
     Err(Error::invalid(
@@ -360,6 +368,11 @@ mod tests {
             "2024-01-01T00:00:00",
             "",
             "2024-01-01 25:00:00",
+            // Found by fuzzing: chrono reads these years, stored dates never have them.
+            "-024-01-01",
+            "-0024-01-01 00:00:00",
+            "+10000-01-01",
+            "10000-01-01",
         ] {
             assert_eq!(
                 code(DateRange::parse_min(bad).unwrap_err()),
