@@ -1,5 +1,6 @@
-//! Crash safety of the real `local-api` process: killed with SIGKILL at random
-//! moments while several clients upload, restarted, killed again. Afterwards
+//! Crash safety of the real `local-api` process: killed with SIGKILL at a
+//! random moment of each round of uploads from several clients (after the
+//! round's first acknowledged upload), restarted, killed again. Afterwards
 //! every picture is complete (row, all its tag rows, its file with the right
 //! size) or absent, every acknowledged upload is there, and no file is left
 //! that no row refers to (the startup sweep removes what a crash between file
@@ -182,7 +183,16 @@ async fn crash_and_recover(database_url: &str) {
         let clients: Vec<_> = (0..4)
             .map(|_| tokio::spawn(upload_until_killed(server.url.clone(), acked.clone())))
             .collect();
-        tokio::time::sleep(Duration::from_millis(rng.random_range(800..2500))).await;
+        // Kill once this round has stored something, at a random moment
+        // after that: mid-upload more often than not, whatever the speed.
+        let before = acked.lock().unwrap().len();
+        for _ in 0..1200 {
+            if acked.lock().unwrap().len() > before {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(rng.random_range(0..1500))).await;
         server.kill();
         for client in clients {
             client.await.unwrap();
