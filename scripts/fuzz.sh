@@ -29,5 +29,8 @@ for target in $targets; do
   cargo fuzz run -s none --fuzz-dir fuzz "$target" "data/fuzz/corpus/$target" -- \
     -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 -malloc_limit_mb=2048 -timeout=10 \
     -print_final_stats=1 2>&1 | tee "data/fuzz/$target.log" | grep -E '^(Done|stat::|==|#[0-9]+ +DONE)|SUMMARY|panicked' || true
-  grep -q 'SUMMARY\|panicked\|ERROR: libFuzzer' "data/fuzz/$target.log" && { echo "$target: failure, see data/fuzz/$target.log" >&2; exit 1; }
+  if grep -q 'SUMMARY\|panicked\|ERROR: libFuzzer' "data/fuzz/$target.log"; then
+    echo "$target: failure, see data/fuzz/$target.log and fuzz/artifacts/$target/" >&2
+    exit 1
+  fi
 done
