@@ -88,8 +88,22 @@ impl App {
     /// Connects and migrates now rather than at the first request. A database
     /// that is down is not fatal: requests answer 503 until it is back.
     pub async fn warm_up(&self) {
-        if let Err(e) = self.db.migrate().await {
-            tracing::warn!(error = %e, "database not ready yet; will retry on the first request");
+        let _ = self.start_database().await;
+    }
+
+    /// [`App::warm_up`], except that a database whose rows cannot be
+    /// converted is an error, saying which rows: the local API stops on it.
+    pub async fn start_database(&self) -> Result<(), DbError> {
+        match self.db.migrate().await {
+            Err(e @ DbError::Refused(_)) => {
+                tracing::error!("{e}");
+                Err(e)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "database not ready yet; will retry on the first request");
+                Ok(())
+            }
+            Ok(()) => Ok(()),
         }
     }
 }

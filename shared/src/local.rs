@@ -7,15 +7,19 @@ use crate::http::{docs_router, router};
 use crate::{App, Config};
 
 /// Serves every route on `BIND` (default 127.0.0.1:8080) until Ctrl-C or
-/// SIGTERM; with the argument `reconcile`, sweeps orphan files once and exits.
+/// SIGTERM. With an argument, does one upkeep task and exits: `reconcile`
+/// sweeps orphan files, `backfill` fills in what rows of the original
+/// assignment's app lack (the server also does it in the background).
 pub async fn serve() -> ExitCode {
     crate::telemetry::init(false);
     let result = match std::env::args().nth(1).as_deref() {
         None => run().await,
         Some("reconcile") => reconcile_once().await,
-        Some(other) => {
-            Err(format!("unknown command {other:?}; the only one is `reconcile`").into())
-        }
+        Some("backfill") => backfill_once().await,
+        Some(other) => Err(format!(
+            "unknown command {other:?}; the commands are `reconcile` and `backfill`"
+        )
+        .into()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -29,11 +33,15 @@ pub async fn serve() -> ExitCode {
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::from_env()?;
     let app = App::build(&config, true).await?;
-    app.warm_up().await;
+    app.start_database().await?;
     // Files left by a crash between file write and commit; never served, swept
-    // in the background so a large store does not delay the listener.
-    let sweeping = app.clone();
-    tokio::spawn(async move { sweep(&sweeping, config.orphan_grace).await });
+    // in the background so a large store does not delay the listener. Then
+    // the rows of the original assignment's app are brought up to speed.
+    let upkeep = app.clone();
+    tokio::spawn(async move {
+        sweep(&upkeep, config.orphan_grace).await;
+        backfill(&upkeep).await;
+    });
     let listener = TcpListener::bind(&config.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
@@ -64,6 +72,34 @@ async fn sweep(app: &App, grace: std::time::Duration) {
         }
         Err(e) => tracing::warn!(error = %e, "orphan sweep skipped"),
     }
+}
+
+async fn backfill(app: &App) {
+    let started = std::time::Instant::now();
+    match crate::domain::backfill(app).await {
+        Ok(report) if report.completed > 0 => tracing::info!(
+            completed = report.completed,
+            missing_files = report.missing_files,
+            elapsed = ?started.elapsed(),
+            "older rows given their sizes and tag lists"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "backfill stopped; it resumes at the next start"),
+    }
+}
+
+async fn backfill_once() -> Result<(), Box<dyn std::error::Error>> {
+    let config = Config::from_env()?;
+    let app = App::build(&config, false).await?;
+    let started = std::time::Instant::now();
+    let report = crate::domain::backfill(&app).await?;
+    println!(
+        "completed {} rows ({} with a missing file) in {:.1?}",
+        report.completed,
+        report.missing_files,
+        started.elapsed()
+    );
+    Ok(())
 }
 
 async fn reconcile_once() -> Result<(), Box<dyn std::error::Error>> {

@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use crate::domain::{DateRange, NewPicture, SearchQuery, StoredPicture, TagStat};
 
+mod migrate;
 mod sql;
 mod stats;
 
+pub use migrate::Faults;
 pub use sql::{MySqlDatabase, SqliteDatabase, encode_tag_list};
 
 #[derive(Debug, thiserror::Error)]
@@ -21,7 +23,10 @@ pub enum DbError {
     #[error("database query failed: {0}")]
     Query(#[source] sqlx::Error),
     #[error("database migration failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Migrate(String),
+    /// Existing rows cannot be converted; nothing was changed.
+    #[error("{0}")]
+    Refused(String),
     #[error("invalid DATABASE_URL: {0}")]
     Url(String),
 }
@@ -70,6 +75,25 @@ pub trait Database: Send + Sync {
     async fn search(&self, query: &SearchQuery) -> Result<Vec<StoredPicture>, DbError>;
 
     async fn tag_stats(&self, dates: &DateRange) -> Result<Vec<TagStat>, DbError>;
+
+    /// Up to `limit` pictures after id `after` that were written without a
+    /// size or a tag list (by the original assignment's app), each with the
+    /// tags of its tag rows.
+    async fn incomplete_pictures(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<StoredPicture>, DbError>;
+
+    /// Fills in what those rows lack: `(id, size in bytes or None when the
+    /// file is missing, tag list)`, in one transaction; values already there stay.
+    async fn complete_pictures(&self, done: &[(i64, Option<u64>, String)]) -> Result<(), DbError>;
+
+    /// Whether a one-time task has been recorded as done.
+    async fn noted(&self, name: &str) -> Result<bool, DbError>;
+
+    /// Records a one-time task as done.
+    async fn note(&self, name: &str) -> Result<(), DbError>;
 
     /// Every stored file location the pictures refer to.
     async fn locations(&self) -> Result<Vec<String>, DbError>;

@@ -4,7 +4,6 @@
 //! decoding and last-insert-id call.
 
 use async_trait::async_trait;
-use sqlx::migrate::Migrator;
 use sqlx::mysql::{MySql, MySqlConnectOptions, MySqlPool, MySqlPoolOptions};
 use sqlx::sqlite::{
     Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
@@ -16,21 +15,45 @@ use std::str::FromStr;
 use std::time::Duration;
 use tokio::sync::OnceCell;
 
+use super::migrate::Faults;
 use super::stats::StatsPlan;
 use super::{Database, DbError};
 use crate::domain::{DateRange, NewPicture, SearchQuery, StoredPicture, Tag, TagStat};
 
-static MYSQL_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/mysql");
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../migrations/sqlite");
-
 pub struct SqliteDatabase {
     pool: SqlitePool,
+    options: SqliteConnectOptions,
     migrated: OnceCell<()>,
 }
 
 pub struct MySqlDatabase {
     pool: MySqlPool,
+    options: MySqlConnectOptions,
     migrated: OnceCell<()>,
+}
+
+impl SqliteDatabase {
+    /// Runs the migrations on a connection of their own (they turn foreign
+    /// keys off, which must not leak into the pool).
+    pub async fn migrate_with(&self, faults: Faults) -> Result<(), DbError> {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect_with(&self.options).await?;
+        let result = super::migrate::sqlite(&mut conn, faults).await;
+        let _ = conn.close().await;
+        result
+    }
+}
+
+impl MySqlDatabase {
+    /// Runs the migrations on a connection of their own, which holds the
+    /// migration lock until it closes, even if the step fails.
+    pub async fn migrate_with(&self, faults: Faults) -> Result<(), DbError> {
+        use sqlx::Connection;
+        let mut conn = sqlx::MySqlConnection::connect_with(&self.options).await?;
+        let result = super::migrate::mysql(&mut conn, faults).await;
+        let _ = conn.close().await;
+        result
+    }
 }
 
 impl SqliteDatabase {
@@ -51,9 +74,10 @@ impl SqliteDatabase {
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(timeout)
-            .connect_lazy_with(options);
+            .connect_lazy_with(options.clone());
         Ok(SqliteDatabase {
             pool,
+            options,
             migrated: OnceCell::new(),
         })
     }
@@ -67,9 +91,10 @@ impl MySqlDatabase {
         let pool = MySqlPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(timeout)
-            .connect_lazy_with(options);
+            .connect_lazy_with(options.clone());
         Ok(MySqlDatabase {
             pool,
+            options,
             migrated: OnceCell::new(),
         })
     }
@@ -172,16 +197,11 @@ fn group_tags(rows: impl IntoIterator<Item = (i64, String, f32)>) -> HashMap<i64
 }
 
 macro_rules! sql_database {
-    ($adapter:ty, $db:ty, $migrator:expr, $insert_id:expr, $upsert_totals:expr, $upsert_days:expr, $upsert_picture_days:expr) => {
+    ($adapter:ty, $db:ty, $insert_id:expr, $upsert_totals:expr, $upsert_days:expr, $upsert_picture_days:expr) => {
         impl $adapter {
             async fn ready(&self) -> Result<(), DbError> {
                 self.migrated
-                    .get_or_try_init(|| async {
-                        $migrator.run(&self.pool).await.map_err(|e| match e {
-                            sqlx::migrate::MigrateError::Execute(e) => DbError::from(e),
-                            other => DbError::Migrate(other),
-                        })
-                    })
+                    .get_or_try_init(|| self.migrate_with(Faults::default()))
                     .await
                     .map(|_| ())
             }
@@ -414,6 +434,59 @@ macro_rules! sql_database {
                 Ok(pictures.into_iter().map(|(p, _)| p).collect())
             }
 
+            async fn incomplete_pictures(&self, after: i64, limit: u32) -> Result<Vec<StoredPicture>, DbError> {
+                self.ready().await?;
+                let rows = sqlx::query(
+                    "SELECT id, path, size, date, tag_list FROM pictures \
+                     WHERE id > ? AND (size IS NULL OR tag_list IS NULL) ORDER BY id LIMIT ?",
+                )
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                let mut pictures = Self::pictures_from(&rows)?;
+                // Their tags from the tag rows, whatever tag_list says.
+                pictures.iter_mut().for_each(|(_, has)| *has = false);
+                self.fill_tags(&mut pictures).await?;
+                Ok(pictures.into_iter().map(|(p, _)| p).collect())
+            }
+
+            async fn complete_pictures(&self, done: &[(i64, Option<u64>, String)]) -> Result<(), DbError> {
+                self.ready().await?;
+                let mut tx = self.pool.begin().await?;
+                for (id, size, tag_list) in done {
+                    sqlx::query("UPDATE pictures SET size = COALESCE(size, ?), tag_list = COALESCE(tag_list, ?) WHERE id = ?")
+                        .bind(size.map(|s| s as i64))
+                        .bind(tag_list)
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn noted(&self, name: &str) -> Result<bool, DbError> {
+                self.ready().await?;
+                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM schema_steps WHERE name = ?")
+                    .bind(name)
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(n > 0)
+            }
+
+            async fn note(&self, name: &str) -> Result<(), DbError> {
+                self.ready().await?;
+                if !self.noted(name).await? {
+                    sqlx::query("INSERT INTO schema_steps (name, applied_at) VALUES (?, ?)")
+                        .bind(name)
+                        .bind(crate::domain::utc_now())
+                        .execute(&self.pool)
+                        .await?;
+                }
+                Ok(())
+            }
+
             async fn locations(&self) -> Result<Vec<String>, DbError> {
                 self.ready().await?;
                 Ok(sqlx::query_scalar("SELECT path FROM pictures")
@@ -486,7 +559,6 @@ macro_rules! sql_database {
 sql_database!(
     SqliteDatabase,
     Sqlite,
-    SQLITE_MIGRATIONS,
     |done: &sqlx::sqlite::SqliteQueryResult| done.last_insert_rowid(),
     " ON CONFLICT (tag) DO UPDATE SET n_images = n_images + excluded.n_images, \
      sum_confidence = sum_confidence + excluded.sum_confidence, \
@@ -504,7 +576,6 @@ sql_database!(
 sql_database!(
     MySqlDatabase,
     MySql,
-    MYSQL_MIGRATIONS,
     |done: &sqlx::mysql::MySqlQueryResult| done.last_insert_id() as i64,
     " ON DUPLICATE KEY UPDATE n_images = n_images + VALUES(n_images), \
      sum_confidence = sum_confidence + VALUES(sum_confidence), \

@@ -1,6 +1,6 @@
--- The seed assignment's schema. IF NOT EXISTS keeps databases created by the
--- seed's own CREATE TABLE statements working: their rows stay, the next
--- migration extends them.
+-- The service's tables, created with their final column types on a new
+-- database. A database made by the original assignment already has both
+-- tables (TEXT columns, nullable); 0002 converts them.
 CREATE TABLE IF NOT EXISTS pictures (
   id   INT AUTO_INCREMENT PRIMARY KEY,
   path VARCHAR(1024) NOT NULL,
@@ -13,5 +13,5 @@ CREATE TABLE IF NOT EXISTS tags (
   confidence FLOAT NOT NULL,
   date       VARCHAR(19) NOT NULL,
   PRIMARY KEY (tag, picture_id),
-  FOREIGN KEY (picture_id) REFERENCES pictures(id) ON DELETE CASCADE
+  CONSTRAINT tags_picture_fk FOREIGN KEY (picture_id) REFERENCES pictures(id) ON DELETE CASCADE
 );

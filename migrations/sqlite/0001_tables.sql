@@ -1,5 +1,5 @@
--- The seed assignment's schema in SQLite's dialect. AUTOINCREMENT keeps ids
--- from ever being reused, as MySQL's AUTO_INCREMENT does.
+-- See migrations/mysql/0001_tables.sql. AUTOINCREMENT keeps ids from ever
+-- being reused, as MySQL's AUTO_INCREMENT does.
 CREATE TABLE IF NOT EXISTS pictures (
   id   INTEGER PRIMARY KEY AUTOINCREMENT,
   path VARCHAR(1024) NOT NULL,
