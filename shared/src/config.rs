@@ -68,11 +68,19 @@ pub struct Config {
     pub s3: S3Settings,
 }
 
-/// The shape of `credentials.json` (see `credentials.example.json`).
+/// The shape of `credentials.json` (see `credentials.example.json`). Seed
+/// 001's implementation named its sections `imagekitio` and `imaggan`; its
+/// users' files work as they are.
 #[derive(Debug, Default, Deserialize)]
 struct CredentialsFile {
+    #[serde(alias = "imagekitio")]
     imagekit: Option<ImageKitKeys>,
+    #[serde(alias = "imaggan")]
     imagga: Option<ImaggaKeys>,
+    /// Sections this service does not know: named in a warning (never their
+    /// values), so a misspelt section does not silently mean "no keys".
+    #[serde(flatten)]
+    unknown: std::collections::BTreeMap<String, serde::de::IgnoredAny>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -244,14 +252,25 @@ fn read_credentials(path: &str) -> Result<CredentialsFile, ConfigError> {
             });
         }
     };
-    serde_json::from_str(&text).map_err(|e| ConfigError::Credentials {
-        path: path.into(),
-        reason: format!(
-            "not valid JSON of the expected shape (line {}, column {})",
-            e.line(),
-            e.column()
-        ),
-    })
+    let file: CredentialsFile =
+        serde_json::from_str(&text).map_err(|e| ConfigError::Credentials {
+            path: path.into(),
+            reason: format!(
+                "not valid JSON of the expected shape (line {}, column {})",
+                e.line(),
+                e.column()
+            ),
+        })?;
+    if !file.unknown.is_empty() {
+        let names: Vec<&str> = file.unknown.keys().map(String::as_str).collect();
+        tracing::warn!(
+            path,
+            sections = ?names,
+            "credentials file has sections this service does not know; they are ignored \
+             (known: imagekit or imagekitio, imagga or imaggan)"
+        );
+    }
+    Ok(file)
 }
 
 #[cfg(test)]
@@ -315,6 +334,28 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.tagger, TaggerKind::Local);
+    }
+
+    #[test]
+    fn seed_001_section_names_are_understood() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("credentials.json");
+        std::fs::write(
+            &path,
+            r#"{"imagekitio": {"public_key": "p", "private_key": "ik-secret", "url_endpoint": "https://ik.imagekit.io/x"},
+                "imaggan": {"api_key": "key", "api_secret": "imagga-secret"},
+                "imagekit_extra": {"private_key": "never-shown"}}"#,
+        )
+        .unwrap();
+        let c = config(&[("CREDENTIALS_FILE", path.to_str().unwrap())]).unwrap();
+        assert_eq!(c.tagger, TaggerKind::Imagga);
+        assert_eq!(c.imagga.as_ref().unwrap().api_key, "key");
+        let file = read_credentials(path.to_str().unwrap()).unwrap();
+        assert_eq!(
+            file.unknown.keys().collect::<Vec<_>>(),
+            ["imagekit_extra"],
+            "sections it does not know are named for the warning"
+        );
     }
 
     #[test]

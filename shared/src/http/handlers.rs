@@ -2,8 +2,8 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{MatchedPath, Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use std::sync::Arc;
@@ -59,13 +59,17 @@ fn picture_body<'a>(p: &'a Picture, data: Option<&[u8]>) -> PictureBody<'a> {
     }
 }
 
+/// As the seed's reference answers: min and max as the FLOAT column holds
+/// them (its shortest decimal form, 87.2146 rather than 87.21459960937), the
+/// mean unrounded, as computed in double precision.
 fn stat_body(s: &TagStat) -> TagStatBody<'_> {
+    let as_stored = |x: f64| (x as f32).to_string().parse::<f64>().unwrap_or(x);
     TagStatBody {
         tag: &s.tag,
         n_images: s.n_images,
-        min_confidence: round2(s.min_confidence),
-        max_confidence: round2(s.max_confidence),
-        mean_confidence: round2(s.mean_confidence),
+        min_confidence: as_stored(s.min_confidence),
+        max_confidence: as_stored(s.max_confidence),
+        mean_confidence: s.mean_confidence,
     }
 }
 
@@ -143,9 +147,11 @@ async fn read_body(
     })
 }
 
-/// `POST /images` (and `/image`): `{"data": "<base64>"}` → 201 with the picture.
+/// `POST /images` (and the seeds' `/image`, `/images/tags`): `{"data":
+/// "<base64>"}` → 201 (200 through the seeds' routes) with the picture.
 pub async fn post_image(
     State(app): State<Arc<App>>,
+    matched: MatchedPath,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
@@ -172,7 +178,7 @@ pub async fn post_image(
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let body = picture_body(&picture, Some(image.bytes()));
     Ok((
-        StatusCode::CREATED,
+        super::routes::upload_status(matched.as_str()),
         [(header::LOCATION, location)],
         Json(body),
     )

@@ -1,5 +1,10 @@
 //! Fills a Pictures database with synthetic pictures for benchmarks:
-//! `seed DATABASE_URL IMAGE_DIR PICTURES [TAGS_PER_PICTURE] [VOCABULARY] [DAYS]`.
+//! `seed [--seed-app] DATABASE_URL IMAGE_DIR PICTURES [TAGS_PER_PICTURE] [VOCABULARY] [DAYS]`.
+//!
+//! With `--seed-app` it writes what the original assignment's app would
+//! have: its own tables (TEXT columns, created by its exact statements when
+//! missing), absolute paths, no size, no tag list, no statistics — the
+//! database an existing user brings to the first start.
 //!
 //! Each picture gets its own JPEG file of about 30 KB (a hard link to one of
 //! 64 distinct files, so a million pictures take 2 MB of disk), distinct tags drawn from a
@@ -52,10 +57,14 @@ fn zipf_table(n: usize) -> Vec<f64> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args: Vec<String> = std::env::args().collect();
+    let mut args: Vec<String> = std::env::args().collect();
+    let seed_app = args.get(1).is_some_and(|a| a == "--seed-app");
+    if seed_app {
+        args.remove(1);
+    }
     if args.len() < 4 {
         eprintln!(
-            "usage: seed DATABASE_URL IMAGE_DIR PICTURES [TAGS_PER_PICTURE=5] [VOCABULARY=200] [DAYS=365]"
+            "usage: seed [--seed-app] DATABASE_URL IMAGE_DIR PICTURES [TAGS_PER_PICTURE=5] [VOCABULARY=200] [DAYS=365]"
         );
         std::process::exit(2);
     }
@@ -64,10 +73,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let vocabulary: usize = args.get(5).map_or(Ok(200), |s| s.parse())?;
     let days: i64 = args.get(6).map_or(Ok(365), |s| s.parse())?;
 
-    // Let the service create (or bring up to date) its schema.
     let db = pictures::db::open(url, 4, std::time::Duration::from_secs(10))?;
-    db.migrate().await?;
     let pool = MySqlPool::connect(url).await?;
+    if seed_app {
+        // Seed 000's "Docker" section, word for word.
+        sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS pictures (id INT AUTO_INCREMENT PRIMARY KEY, path TEXT, date TEXT);
+             CREATE TABLE IF NOT EXISTS tags (tag varchar(32), picture_id INT NOT NULL, confidence FLOAT,
+               date TEXT, PRIMARY KEY (tag, picture_id), FOREIGN KEY (picture_id) REFERENCES pictures(id));",
+        )
+        .execute(&pool)
+        .await?;
+    } else {
+        // Let the service create (or bring up to date) its schema.
+        db.migrate().await?;
+    }
     std::fs::create_dir_all(dir)?;
     let dir = std::fs::canonicalize(dir)?;
 
@@ -94,9 +114,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut done = 0;
     while done < n {
         let count = BATCH.min(n - done);
-        let mut pictures = QueryBuilder::<sqlx::MySql>::new(
-            "INSERT INTO pictures (id, path, date, size, tag_list) ",
-        );
+        let mut pictures = QueryBuilder::<sqlx::MySql>::new(if seed_app {
+            "INSERT INTO pictures (id, path, date) "
+        } else {
+            "INSERT INTO pictures (id, path, date, size, tag_list) "
+        });
         let mut tags = QueryBuilder::<sqlx::MySql>::new(
             "INSERT INTO tags (tag, picture_id, confidence, date) ",
         );
@@ -137,11 +159,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ));
         }
         pictures.push_values(rows, |mut b, (id, path, date, size, tag_list)| {
-            b.push_bind(id)
-                .push_bind(path)
-                .push_bind(date)
-                .push_bind(size)
-                .push_bind(tag_list);
+            b.push_bind(id).push_bind(path).push_bind(date);
+            if !seed_app {
+                b.push_bind(size).push_bind(tag_list);
+            }
         });
         tags.push_values(tag_rows, |mut b, (tag, id, confidence, date)| {
             b.push_bind(tag)
@@ -155,7 +176,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tx.commit().await?;
         done += count;
     }
-    db.rebuild_statistics().await?;
+    if !seed_app {
+        db.rebuild_statistics().await?;
+    }
     println!(
         "seeded {n} pictures ({} tag rows) in {:.1?}",
         n * per,
