@@ -65,6 +65,7 @@ LUA
 base="http://127.0.0.1:$PORT"
 printf '| %-16s | %-36s | %9s | %8s | %8s |\n' database request req/s p50 p99
 printf '|%s|%s|%s|%s|%s|\n' ------------------ -------------------------------------- ----------- ---------- ----------
+if curl -s -o /dev/null "$base/tags"; then echo "port $PORT is busy; set BENCH_PORT" >&2; exit 1; fi
 for kind in native seed; do
   DBKIND=$kind
   api "$MYSQL_SERVER/pictures_upgrade_$kind" "$OUT/$kind" &
@@ -77,4 +78,5 @@ for kind in native seed; do
   load "GET /tags" -t2 -c16 -d"${DURATION}s" "$base/tags"
   kill $API; wait $API 2>/dev/null || true
   trap - EXIT
+  while curl -s -o /dev/null "$base/tags"; do sleep 0.2; done
 done

@@ -16,8 +16,9 @@ pub async fn serve() -> ExitCode {
         None => run().await,
         Some("reconcile") => reconcile_once().await,
         Some("backfill") => backfill_once().await,
+        Some("retag") => retag_all().await,
         Some(other) => Err(format!(
-            "unknown command {other:?}; the commands are `reconcile` and `backfill`"
+            "unknown command {other:?}; the commands are `reconcile`, `backfill` and `retag`"
         )
         .into()),
     };
@@ -97,6 +98,30 @@ async fn backfill_once() -> Result<(), Box<dyn std::error::Error>> {
         "completed {} rows ({} with a missing file) in {:.1?}",
         report.completed,
         report.missing_files,
+        started.elapsed()
+    );
+    Ok(())
+}
+
+/// Re-tags every picture (`MIN_CONFIDENCE`, default 80), resuming where an
+/// interrupted run stopped.
+async fn retag_all() -> Result<(), Box<dyn std::error::Error>> {
+    let config = Config::from_env()?;
+    let min = match std::env::var("MIN_CONFIDENCE") {
+        Ok(v) if !v.is_empty() => crate::domain::Confidence::parse(&v)?,
+        _ => crate::domain::Confidence::DEFAULT,
+    };
+    let app = App::build(&config, true).await?;
+    let started = std::time::Instant::now();
+    let report = crate::domain::retag_all(&app, min).await?;
+    for (id, why) in &report.skipped {
+        tracing::warn!(id, why, "picture not re-tagged; its tags stay");
+    }
+    println!(
+        "re-tagged {} pictures (resumed after id {}), skipped {}, in {:.1?}",
+        report.retagged,
+        report.resumed_after,
+        report.skipped.len(),
         started.elapsed()
     );
     Ok(())

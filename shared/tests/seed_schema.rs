@@ -417,7 +417,7 @@ async fn seed_database_becomes_a_pictures_database(backend: Backend) {
     let steps = seeded
         .strings("SELECT name FROM schema_steps ORDER BY name")
         .await;
-    assert!(steps.len() >= 5, "{steps:?}");
+    assert!(steps.len() >= 6, "{steps:?}");
     seeded.drop_database();
 }
 
@@ -583,7 +583,7 @@ async fn cut_fresh(backend: Backend) {
             seeded.open().migrate().await.unwrap();
         }
         let steps = seeded.strings("SELECT name FROM schema_steps").await;
-        assert_eq!(steps.len(), 5, "cut at {n}");
+        assert_eq!(steps.len(), 6, "cut at {n}");
         let schema = schema_of(&seeded).await;
         assert!(
             schema.iter().any(|c| c.contains("tags_date_tag")),

@@ -46,6 +46,7 @@ pub(crate) const MYSQL_STEPS: &[Step] = steps!("mysql":
     "0003_size_and_indexes",
     "0004_listing_and_statistics",
     "0005_picture_days",
+    "0006_tasks",
 );
 
 pub(crate) const SQLITE_STEPS: &[Step] = steps!("sqlite":
@@ -54,6 +55,7 @@ pub(crate) const SQLITE_STEPS: &[Step] = steps!("sqlite":
     "0003_size_and_indexes",
     "0004_listing_and_statistics",
     "0005_picture_days",
+    "0006_tasks",
 );
 
 /// Where a crash test stops a migration: after this many statements have

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::domain::{DateRange, NewPicture, SearchQuery, StoredPicture, TagStat};
+use crate::domain::{DateRange, NewPicture, SearchQuery, StoredPicture, Tag, TagStat};
 
 mod migrate;
 mod sql;
@@ -69,6 +69,19 @@ pub trait Database: Send + Sync {
     async fn insert_picture(&self, picture: &NewPicture<'_>) -> Result<i64, DbError>;
 
     async fn picture(&self, id: i64) -> Result<Option<StoredPicture>, DbError>;
+
+    /// Replaces a picture's tags (rows, tag list and statistics) in one
+    /// transaction. `false` when there is no such picture.
+    async fn replace_tags(&self, id: i64, tags: &[Tag]) -> Result<bool, DbError>;
+
+    /// Picture ids after `after`, ascending: the walk of a task over all pictures.
+    async fn picture_ids(&self, after: i64, limit: u32) -> Result<Vec<i64>, DbError>;
+
+    /// Where a resumable task over all pictures stopped (the last id done).
+    async fn task_cursor(&self, name: &str) -> Result<Option<i64>, DbError>;
+
+    /// Records its progress; `None` when the task is finished.
+    async fn set_task_cursor(&self, name: &str, cursor: Option<i64>) -> Result<(), DbError>;
 
     /// Up to `limit + 1` pictures matching the query, by id ascending, each
     /// with all its tags; the extra row tells the caller another page exists.

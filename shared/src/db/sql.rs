@@ -260,6 +260,142 @@ macro_rules! sql_database {
                     .collect()
             }
 
+            /// Adds tag rows of one picture and their share of the statistics.
+            async fn add_tags(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                id: i64,
+                date: &str,
+                tags_in: &[Tag],
+            ) -> Result<(), sqlx::Error> {
+                if tags_in.is_empty() {
+                    return Ok(());
+                }
+                let day = date.get(..10).unwrap_or(date).to_string();
+                // Rows locked in one order (by tag) by every writer cannot deadlock each other.
+                let mut tags: Vec<&Tag> = tags_in.iter().collect();
+                tags.sort_by(|a, b| a.name.cmp(&b.name));
+                let mut q = QueryBuilder::<$db>::new("INSERT INTO tags (tag, picture_id, confidence, date) ");
+                q.push_values(&tags, |mut row, tag| {
+                    row.push_bind(tag.name.clone())
+                        .push_bind(id)
+                        .push_bind(tag.confidence as f32)
+                        .push_bind(date.to_string());
+                });
+                q.build().execute(&mut **tx).await?;
+                let mut q = QueryBuilder::<$db>::new(
+                    "INSERT INTO tag_totals (tag, n_images, sum_confidence, min_confidence, max_confidence) ",
+                );
+                q.push_values(&tags, |mut row, tag| {
+                    row.push_bind(tag.name.clone())
+                        .push_bind(1i64)
+                        .push_bind(f64::from(tag.confidence as f32))
+                        .push_bind(tag.confidence as f32)
+                        .push_bind(tag.confidence as f32);
+                });
+                q.push($upsert_totals);
+                q.build().execute(&mut **tx).await?;
+                let mut q = QueryBuilder::<$db>::new(
+                    "INSERT INTO tag_days (day, tag, n_images, sum_confidence, min_confidence, max_confidence) ",
+                );
+                q.push_values(&tags, |mut row, tag| {
+                    row.push_bind(day.clone())
+                        .push_bind(tag.name.clone())
+                        .push_bind(1i64)
+                        .push_bind(f64::from(tag.confidence as f32))
+                        .push_bind(tag.confidence as f32)
+                        .push_bind(tag.confidence as f32);
+                });
+                q.push($upsert_days);
+                q.build().execute(&mut **tx).await?;
+                Ok(())
+            }
+
+            /// Replaces one picture's tags and moves the statistics with
+            /// them, in one transaction. `false` when there is no such picture.
+            async fn replace_once(&self, id: i64, tags: &[Tag], tag_list: &str) -> Result<bool, sqlx::Error> {
+                let mut tx = self.pool.begin().await?;
+                // Writing the row first locks it: two retags of one picture take turns.
+                let updated = sqlx::query("UPDATE pictures SET tag_list = ? WHERE id = ?")
+                    .bind(tag_list)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                if updated.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                let date: String = sqlx::query_scalar("SELECT date FROM pictures WHERE id = ?")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let day = date.get(..10).unwrap_or(&date).to_string();
+                let old: Vec<(String, f32)> = sqlx::query("SELECT tag, confidence FROM tags WHERE picture_id = ? ORDER BY tag")
+                    .bind(id)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                    .collect::<Result<_, sqlx::Error>>()?;
+                sqlx::query("DELETE FROM tags WHERE picture_id = ?")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                for (tag, confidence) in &old {
+                    for (table, key) in [("tag_totals", "tag = ?"), ("tag_days", "day = ? AND tag = ?")] {
+                        let sql = format!(
+                            "UPDATE {table} SET n_images = n_images - 1, sum_confidence = sum_confidence - ? WHERE {key}"
+                        );
+                        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(f64::from(*confidence));
+                        if table == "tag_days" {
+                            q = q.bind(&day);
+                        }
+                        q.bind(tag).execute(&mut *tx).await?;
+                    }
+                }
+                Self::add_tags(&mut tx, id, &date, tags).await?;
+                for (tag, confidence) in &old {
+                    sqlx::query("DELETE FROM tag_totals WHERE tag = ? AND n_images <= 0")
+                        .bind(tag)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("DELETE FROM tag_days WHERE day = ? AND tag = ? AND n_images <= 0")
+                        .bind(&day)
+                        .bind(tag)
+                        .execute(&mut *tx)
+                        .await?;
+                    // A removed value that was the minimum or maximum: read the
+                    // extremes again from the tag rows (an index range).
+                    sqlx::query(
+                        "UPDATE tag_totals SET \
+                         min_confidence = (SELECT MIN(confidence) FROM tags WHERE tags.tag = tag_totals.tag), \
+                         max_confidence = (SELECT MAX(confidence) FROM tags WHERE tags.tag = tag_totals.tag) \
+                         WHERE tag = ? AND (min_confidence >= ? OR max_confidence <= ?)",
+                    )
+                    .bind(tag)
+                    .bind(*confidence)
+                    .bind(*confidence)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "UPDATE tag_days SET \
+                         min_confidence = (SELECT MIN(confidence) FROM tags WHERE tags.date >= ? AND tags.date <= ? AND tags.tag = tag_days.tag), \
+                         max_confidence = (SELECT MAX(confidence) FROM tags WHERE tags.date >= ? AND tags.date <= ? AND tags.tag = tag_days.tag) \
+                         WHERE day = ? AND tag = ? AND (min_confidence >= ? OR max_confidence <= ?)",
+                    )
+                    .bind(format!("{day} 00:00:00"))
+                    .bind(format!("{day} 23:59:59"))
+                    .bind(format!("{day} 00:00:00"))
+                    .bind(format!("{day} 23:59:59"))
+                    .bind(&day)
+                    .bind(tag)
+                    .bind(*confidence)
+                    .bind(*confidence)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(true)
+            }
+
             async fn insert_once(&self, picture: &NewPicture<'_>, tag_list: &str) -> Result<i64, sqlx::Error> {
                 let mut tx = self.pool.begin().await?;
                 let done = sqlx::query("INSERT INTO pictures (path, date, size, tag_list) VALUES (?, ?, ?, ?)")
@@ -276,44 +412,7 @@ macro_rules! sql_database {
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
-                if !picture.tags.is_empty() {
-                    // Rows locked in one order (by tag) by every writer cannot deadlock each other.
-                    let mut tags: Vec<&Tag> = picture.tags.iter().collect();
-                    tags.sort_by(|a, b| a.name.cmp(&b.name));
-                    let mut q = QueryBuilder::<$db>::new("INSERT INTO tags (tag, picture_id, confidence, date) ");
-                    q.push_values(&tags, |mut row, tag| {
-                        row.push_bind(tag.name.clone())
-                            .push_bind(id)
-                            .push_bind(tag.confidence as f32)
-                            .push_bind(picture.date.to_string());
-                    });
-                    q.build().execute(&mut *tx).await?;
-                    let mut q = QueryBuilder::<$db>::new(
-                        "INSERT INTO tag_totals (tag, n_images, sum_confidence, min_confidence, max_confidence) ",
-                    );
-                    q.push_values(&tags, |mut row, tag| {
-                        row.push_bind(tag.name.clone())
-                            .push_bind(1i64)
-                            .push_bind(f64::from(tag.confidence as f32))
-                            .push_bind(tag.confidence as f32)
-                            .push_bind(tag.confidence as f32);
-                    });
-                    q.push($upsert_totals);
-                    q.build().execute(&mut *tx).await?;
-                    let mut q = QueryBuilder::<$db>::new(
-                        "INSERT INTO tag_days (day, tag, n_images, sum_confidence, min_confidence, max_confidence) ",
-                    );
-                    q.push_values(&tags, |mut row, tag| {
-                        row.push_bind(day.clone())
-                            .push_bind(tag.name.clone())
-                            .push_bind(1i64)
-                            .push_bind(f64::from(tag.confidence as f32))
-                            .push_bind(tag.confidence as f32)
-                            .push_bind(tag.confidence as f32);
-                    });
-                    q.push($upsert_days);
-                    q.build().execute(&mut *tx).await?;
-                }
+                Self::add_tags(&mut tx, id, picture.date, picture.tags).await?;
                 tx.commit().await?;
                 Ok(id)
             }
@@ -379,6 +478,57 @@ macro_rules! sql_database {
                         other => return Ok(other?),
                     }
                 }
+            }
+
+            async fn replace_tags(&self, id: i64, tags: &[Tag]) -> Result<bool, DbError> {
+                self.ready().await?;
+                let tag_list = encode_tag_list(tags);
+                let mut attempt = 0;
+                loop {
+                    match self.replace_once(id, tags, &tag_list).await {
+                        // MySQL picks a victim when two writers' locks cross; try again.
+                        Err(sqlx::Error::Database(e))
+                            if attempt < 4 && matches!(e.code().as_deref(), Some("40001")) =>
+                        {
+                            attempt += 1;
+                            tokio::time::sleep(Duration::from_millis(5 << attempt)).await;
+                        }
+                        other => return Ok(other?),
+                    }
+                }
+            }
+
+            async fn task_cursor(&self, name: &str) -> Result<Option<i64>, DbError> {
+                self.ready().await?;
+                Ok(sqlx::query_scalar("SELECT cursor_id FROM tasks WHERE name = ?")
+                    .bind(name)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            async fn set_task_cursor(&self, name: &str, cursor: Option<i64>) -> Result<(), DbError> {
+                self.ready().await?;
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("DELETE FROM tasks WHERE name = ?").bind(name).execute(&mut *tx).await?;
+                if let Some(cursor) = cursor {
+                    sqlx::query("INSERT INTO tasks (name, cursor_id, updated_at) VALUES (?, ?, ?)")
+                        .bind(name)
+                        .bind(cursor)
+                        .bind(crate::domain::utc_now())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn picture_ids(&self, after: i64, limit: u32) -> Result<Vec<i64>, DbError> {
+                self.ready().await?;
+                Ok(sqlx::query_scalar("SELECT id FROM pictures WHERE id > ? ORDER BY id LIMIT ?")
+                    .bind(after)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?)
             }
 
             async fn picture(&self, id: i64) -> Result<Option<StoredPicture>, DbError> {

@@ -277,6 +277,23 @@ pub async fn get_image(
     Ok(Json(picture_body(&picture, Some(&data))).into_response())
 }
 
+/// `POST /images/{id}/retag?min_confidence=`: the picture's tags replaced by
+/// the tagger's answer now → 200 with the picture (without its data).
+pub async fn retag_image(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let min = parse_upload_query(query.as_deref())?;
+    let id = PictureId::parse(&id)?;
+    // Runs to completion even if the client goes away, like an upload.
+    let task_app = app.clone();
+    let picture = tokio::spawn(async move { domain::retag(&task_app, id, min).await })
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    Ok(Json(picture_body(&picture, None)).into_response())
+}
+
 /// `GET /tags`: statistics per tag over a date range.
 pub async fn get_tags(
     State(app): State<Arc<App>>,

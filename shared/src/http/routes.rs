@@ -35,6 +35,7 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/images", "get-images"),
     route("GET", "/images/{id}", "get-image"),
     route("GET", "/tags", "get-tags"),
+    route("POST", "/images/{id}/retag", "post-image"),
     route("POST", "/image", "post-image"),
     route("POST", "/images/tags", "post-image"),
     route("GET", "/image/{id}", "get-image"),
@@ -53,13 +54,14 @@ pub fn upload_status(matched_path: &str) -> http::StatusCode {
 /// Every function binary, by name.
 pub const FUNCTIONS: &[&str] = &["post-image", "get-images", "get-image", "get-tags"];
 
-fn handler(function: &str) -> MethodRouter<Arc<App>> {
-    match function {
-        "post-image" => post(handlers::post_image),
-        "get-images" => get(handlers::get_images),
-        "get-image" => get(handlers::get_image),
-        "get-tags" => get(handlers::get_tags),
-        other => unreachable!("no handler for function {other}"),
+fn handler(route: &Route) -> MethodRouter<Arc<App>> {
+    match (route.function, route.path) {
+        ("post-image", "/images/{id}/retag") => post(handlers::retag_image),
+        ("post-image", _) => post(handlers::post_image),
+        ("get-images", _) => get(handlers::get_images),
+        ("get-image", _) => get(handlers::get_image),
+        ("get-tags", _) => get(handlers::get_tags),
+        (other, _) => unreachable!("no handler for function {other}"),
     }
 }
 
@@ -72,8 +74,8 @@ pub fn router(app: Arc<App>, function: Option<&str>) -> Router {
         .filter(|r| function.is_none_or(|f| f == r.function))
     {
         match paths.iter_mut().find(|(p, _)| *p == r.path) {
-            Some((_, methods)) => *methods = std::mem::take(methods).merge(handler(r.function)),
-            None => paths.push((r.path, handler(r.function))),
+            Some((_, methods)) => *methods = std::mem::take(methods).merge(handler(r)),
+            None => paths.push((r.path, handler(r))),
         }
     }
     let mut router = Router::new();
