@@ -37,7 +37,8 @@ api() {
     DB_MAX_CONNECTIONS=16 ./target/release/local-api "${@:3}"
 }
 
-for kind in seed native; do
+kinds=$([ "$READS" = 0 ] && echo seed || echo seed native)
+for kind in $kinds; do
   db=pictures_upgrade_$kind
   mariadb --protocol=tcp -h127.0.0.1 -uroot -e "DROP DATABASE IF EXISTS $db; CREATE DATABASE $db"
   rm -rf "$OUT/$kind"
