@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 FUNCTIONS := post-image get-images get-image get-tags
 
-.PHONY: help run test lint fmt build lambda bench model services tools check-templates reconcile bench-lambda bench-scale fuzz clean
+.PHONY: help run watch test lint fmt build lambda bench model calibrate services tools check-templates reconcile bench-lambda bench-scale fuzz clean
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -11,7 +11,10 @@ help: ## this list
 run: model ## the local API on 127.0.0.1:8080 (BIND overrides) with the embedded defaults
 	$(CARGO) run --release -p local-api
 
-test: model services tools ## every test (SQLite and MariaDB/MySQL), the template and compose checks, schemathesis
+watch: model tools ## every function under `cargo lambda watch` on 127.0.0.1:9000 (the production routes), embedded defaults
+	.venv/bin/cargo-lambda lambda watch -A 127.0.0.1 -P 9000
+
+test: model services tools ## every test (SQLite and MariaDB/MySQL, local API and cargo lambda watch), the template and compose checks, schemathesis
 	@if command -v cargo-nextest >/dev/null 2>&1; then \
 	  PATH="$$HOME/.cargo/bin:$$PATH" $(CARGO) nextest run --workspace --no-fail-fast; \
 	else \
@@ -30,12 +33,9 @@ fmt: ## format the code
 build: ## release binaries of every function and the local API
 	$(CARGO) build --release --workspace --bins
 
-lambda: ## one bootstrap per function in target/lambda/<fn>/ (provided.al2023, x86_64)
-	$(CARGO) build --release $(addprefix -p ,$(FUNCTIONS))
-	@for f in $(FUNCTIONS); do \
-	  mkdir -p target/lambda/$$f && cp target/release/$$f target/lambda/$$f/bootstrap; \
-	  echo "target/lambda/$$f/bootstrap"; \
-	done
+lambda: tools ## target/lambda/<fn>/bootstrap.zip per function, as template.yaml deploys them (cargo lambda build: release, x86_64, provided.al2023)
+	.venv/bin/cargo-lambda lambda build --release --compiler cargo --x86-64 --output-format zip $(addprefix -p ,$(FUNCTIONS))
+	@ls -l $(foreach f,$(FUNCTIONS),target/lambda/$(f)/bootstrap.zip)
 
 bench: services ## the load benchmark of BENCHMARKS in README.md (MariaDB, 10,000 pictures, wrk)
 	scripts/bench.sh
@@ -46,21 +46,41 @@ bench-lambda: services ## zipped sizes and cold starts of every function under a
 bench-scale: services ## 1M pictures / 5M tag rows in MariaDB, reads under wrk, query plans (BENCHMARKS.md)
 	scripts/bench-scale.sh
 
+bench-upgrade: services ## first start on a database of the original assignment (migration + backfill), its reads beside a native one
+	scripts/bench-upgrade.sh
+
 fuzz: ## each fuzz target for FUZZ_SECONDS (default 600) with cargo-fuzz (BENCHMARKS.md)
 	scripts/fuzz.sh
 
-model: ## fetch and convert the on-device model into data/models (MODEL_DIR overrides); idempotent
+model: ## fetch and convert the on-device models (classifier, face and person detectors) into data/models (MODEL_DIR overrides); idempotent
 	@python3 scripts/fetch-model.py
+	@python3 scripts/fetch-detectors.py
+
+calibrate: model ## refit the on-device tagger's confidences: IMAGENET_SAMPLES=<folder of the 1,000 ImageNet sample images>
+	@test -d "$(IMAGENET_SAMPLES)" || { echo "IMAGENET_SAMPLES must name a folder holding the images of the GitHub repository EliSchwartz/imagenet-sample-images"; exit 2; }
+	$(CARGO) build --release -q -p pictures-tools --bin tagger-logits --bin reliability-plot
+	@mkdir -p data/calibration
+	target/release/tagger-logits "$(IMAGENET_SAMPLES)" data/calibration/imagenet.json "$${MODEL_DIR:-data/models}"
+	target/release/tagger-logits tests/fixtures/images data/calibration/fixtures.json "$${MODEL_DIR:-data/models}"
+	python3 scripts/calibrate.py data/calibration/imagenet.json data/calibration/fixtures.json \
+	  "$${MODEL_DIR:-data/models}/efficientnet-lite0.safetensors" shared/src/tagger/local/calibration.json docs/calibration.json
+	target/release/reliability-plot docs/calibration.json docs/reliability.png
 
 services: ## start MariaDB on 127.0.0.1:3306 when it is not running
 	@scripts/ensure-mariadb.sh
 
-tools: ## install cfn-lint (.venv) and docker-compose when missing
+tools: ## install cfn-lint, schemathesis, cargo-lambda (.venv), docker-compose and s3s-fs when missing
 	@scripts/ensure-tools.sh
 
 check-templates: tools ## lint template.yaml, validate docker-compose.yml
 	.venv/bin/cfn-lint template.yaml
 	docker-compose -f docker-compose.yml config -q
+
+backfill-rows: ## give rows of the original app their sizes and tag lists once (the local API also does it at start)
+	$(CARGO) run --release -q -p local-api -- backfill
+
+retag: ## tag every stored picture again (MIN_CONFIDENCE, default 80); resumes after an interruption
+	$(CARGO) run --release -q -p local-api -- retag
 
 reconcile: ## remove image files no picture refers to (left by a crash); same settings as make run
 	$(CARGO) run --release -q -p local-api -- reconcile

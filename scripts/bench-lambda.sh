@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Cold start and footprint of every function binary as deployed
-# (`make bench-lambda`): `make lambda` builds them, each is zipped as Lambda
-# takes it, then started RUNS times under a loopback Lambda Runtime API
+# (`make bench-lambda`): `make lambda` builds and zips them (cargo lambda build),
+# each zip is unpacked as Lambda unpacks it, then its bootstrap is started RUNS times under a loopback Lambda Runtime API
 # (scripts/lambda-runtime.py) with one real invocation, against MariaDB and an
 # S3 store (s3s-fs on loopback), so the AWS SDK's start-up is included.
 set -euo pipefail
@@ -22,11 +22,13 @@ for f in post-image get-images get-image get-tags; do
   python3 - "$f" <<'PY'
 import os, sys, zipfile
 f = sys.argv[1]
-src = f"target/lambda/{f}/bootstrap"
-dst = f"data/lambda/{f}.zip"
-with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
-    z.write(src, "bootstrap")
-print(f"| {f} | {os.path.getsize(src)/1e6:.1f} MB | {os.path.getsize(dst)/1e6:.1f} MB |")
+src = f"target/lambda/{f}/bootstrap.zip"
+with zipfile.ZipFile(src) as z:
+    assert z.namelist() == ["bootstrap"], z.namelist()
+    z.extract("bootstrap", f"data/lambda/{f}")
+binary = f"data/lambda/{f}/bootstrap"
+os.chmod(binary, 0o755)
+print(f"| {f} | {os.path.getsize(binary)/1e6:.1f} MB | {os.path.getsize(src)/1e6:.1f} MB |")
 PY
 done
 python3 - <<'PY'
@@ -61,6 +63,6 @@ echo "== Cold starts, $RUNS runs each (ms from exec to the first request for wor
 for fe in post-image/post get-image/get get-images/list get-tags/all; do
   f=${fe%/*}
   for _ in $(seq 1 "$RUNS"); do
-    python3 scripts/lambda-runtime.py "target/lambda/$f/bootstrap" "functions/$f/events/${fe#*/}.json"
+    python3 scripts/lambda-runtime.py "$OUT/$f/bootstrap" "functions/$f/events/${fe#*/}.json"
   done | python3 "$OUT/summary.py" "$f"
 done

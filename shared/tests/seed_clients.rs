@@ -31,15 +31,30 @@ async fn notebook(backend: Backend) {
     let uploaded: Value = r.json().await.unwrap();
     assert_eq!(uploaded["id"], 1);
     assert_eq!(uploaded["data"], b64(&bytes));
-    assert_eq!(uploaded["tags"][0], json!({"tag": "rocket", "confidence": 95.5}));
-    let r = post_json(&t, "/images/tags", &json!({"data": b64(&fixture("chelsea.png"))})).await;
+    assert_eq!(
+        uploaded["tags"][0],
+        json!({"tag": "rocket", "confidence": 95.5})
+    );
+    let r = post_json(
+        &t,
+        "/images/tags",
+        &json!({"data": b64(&fixture("chelsea.png"))}),
+    )
+    .await;
     assert_eq!(r.status(), 200);
 
     // In [12]: requests.get(f"{url}").json(); In [11]: ?tags=...; In [14]: /images/2
     let images = t.get_json("/images").await;
     assert_eq!(images.as_array().unwrap().len(), 2);
     assert!(images[0].get("data").is_none());
-    assert_eq!(t.get_json("/images?tags=rocket,sky").await.as_array().unwrap().len(), 2);
+    assert_eq!(
+        t.get_json("/images?tags=rocket,sky")
+            .await
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
     assert_eq!(t.get_json("/images/2").await["id"], 2);
 
     // In [17]: requests.get(f"""{url}/tags?min_date=... 00:00:00&max_date=... 00:00:00""")
@@ -48,19 +63,36 @@ async fn notebook(backend: Backend) {
     let query = format!("min_date={today}%2000:00:00&max_date={today}%2023:59:59");
     let stats = t.get_json(&format!("/images/tags?{query}")).await;
     assert_eq!(stats, t.get_json(&format!("/tags?{query}")).await);
-    assert_eq!(stats[0], json!({"tag": "rocket", "n_images": 2, "min_confidence": 95.5, "max_confidence": 95.5, "mean_confidence": 95.5}));
+    assert_eq!(
+        stats[0],
+        json!({"tag": "rocket", "n_images": 2, "min_confidence": 95.5, "max_confidence": 95.5, "mean_confidence": 95.5})
+    );
     assert_eq!(t.get_json("/images/tags").await, t.get_json("/tags").await);
     // Its parameters are GET /tags' own.
-    assert_error(t.get("/images/tags?tags=rocket").await, 400, "unknown_parameter").await;
+    assert_error(
+        t.get("/images/tags?tags=rocket").await,
+        400,
+        "unknown_parameter",
+    )
+    .await;
 
     // The canonical upload keeps 201; seed 001's alias answers 200.
     let r = post_json(&t, "/images", &json!({"data": b64(&bytes)})).await;
     assert_eq!(r.status(), 201);
-    let r = post_json(&t, "/image?min_confidence=60", &json!({"data": b64(&bytes)})).await;
+    let r = post_json(
+        &t,
+        "/image?min_confidence=60",
+        &json!({"data": b64(&bytes)}),
+    )
+    .await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["location"], "/images/4");
     let body: Value = r.json().await.unwrap();
-    assert_eq!(body["tags"].as_array().unwrap().len(), 3, "min_confidence=60 keeps missile");
+    assert_eq!(
+        body["tags"].as_array().unwrap().len(),
+        3,
+        "min_confidence=60 keeps missile"
+    );
     // Refusals are the same through the aliases.
     let r = post_json(&t, "/images/tags", &json!({"data": "not base64!"})).await;
     assert_error(r, 400, "invalid_base64").await;
@@ -95,8 +127,14 @@ async fn seed_001_credentials_and_client() {
     )
     .unwrap();
     let vars: HashMap<&str, String> = [
-        ("DATABASE_URL", format!("sqlite://{}/pictures.db", dir.path().display())),
-        ("IMAGE_STORE", dir.path().join("Images").display().to_string()),
+        (
+            "DATABASE_URL",
+            format!("sqlite://{}/pictures.db", dir.path().display()),
+        ),
+        (
+            "IMAGE_STORE",
+            dir.path().join("Images").display().to_string(),
+        ),
         ("CREDENTIALS_FILE", credentials.display().to_string()),
         ("IMAGGA_BASE_URL", cloud.uri()),
         ("IMAGEKIT_UPLOAD_URL", cloud.uri()),
@@ -125,7 +163,11 @@ async fn seed_001_credentials_and_client() {
         body["tags"],
         json!([{"tag": "car", "confidence": 97.0}, {"tag": "motor vehicle", "confidence": 91.5}])
     );
-    assert_eq!(cloud.counts(), (1, 1, 1), "staged at ImageKit, tagged by Imagga, deleted");
+    assert_eq!(
+        cloud.counts(),
+        (1, 1, 1),
+        "staged at ImageKit, tagged by Imagga, deleted"
+    );
 
     // response = requests.get(f'http://localhost:80/images?min_date={min_date}&max_date={max_date}&tags={",".join(tags1)}')
     let max_date = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string();
@@ -141,11 +183,20 @@ async fn seed_001_credentials_and_client() {
     assert_eq!(images.as_array().unwrap().len(), 1);
 
     // response1 = requests.get(f'http://localhost:80/image/{picture_id}')
-    let one: Value = client.get(format!("{url}/image/1")).send().await.unwrap().json().await.unwrap();
+    let one: Value = client
+        .get(format!("{url}/image/1"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(one["data"], b64(&fixture("motorcycle_left.png")));
     // response = requests.get(f'http://localhost:80/tags?min_date={min_date}&max_date={max_date}')
     let r = client
-        .get(format!("{url}/tags?min_date=2024-01-11 08:00:00&max_date={max_date}"))
+        .get(format!(
+            "{url}/tags?min_date=2024-01-11 08:00:00&max_date={max_date}"
+        ))
         .send()
         .await
         .unwrap();

@@ -153,13 +153,20 @@ async fn retag_killed_and_resumed(database_url: &str) {
     server.kill().unwrap();
     server.wait().unwrap();
 
-    // Killed part-way (a few pictures in), then run to the end.
+    // Killed part-way (once it has finished a picture, at a random moment
+    // after that), then run again to the end.
     let mut run = local_api(database_url, &images)
         .env("MIN_CONFIDENCE", "20")
         .arg("retag")
         .spawn()
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(rand::rng().random_range(300..1200))).await;
+    for _ in 0..2400 {
+        if cursor(database_url).await > 0 || run.try_wait().unwrap().is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(rand::rng().random_range(0..400))).await;
     run.kill().unwrap();
     run.wait().unwrap();
     let status = local_api(database_url, &images)

@@ -7,10 +7,20 @@ use super::{Error, ImageData, NewPicture, select_tags, utc_now};
 use crate::app::App;
 use crate::store::{StoreError, file_name};
 
-/// Tags an image, stores its file and records it, in that order. Nothing is
-/// left behind when a step fails: no file without its row, no row without its
-/// file (the tagger cleans up what it staged itself).
+/// Checks that the image decodes whole, tags it, stores its file and records
+/// it, in that order. Nothing is left behind when a step fails: no file
+/// without its row, no row without its file (the tagger cleans up what it
+/// staged itself).
 pub async fn register(app: &App, image: &ImageData, min: Confidence) -> Result<Picture, Error> {
+    let whole = image.clone();
+    tokio::task::spawn_blocking(move || whole.check_decodes())
+        .await
+        .map_err(|e| {
+            Error::invalid(
+                "invalid_image",
+                format!("the image could not be decoded: {e}"),
+            )
+        })??;
     let tags = select_tags(app.tagger.tag(image).await?, min);
     let date = utc_now();
     let location = app.store.put(image).await?;

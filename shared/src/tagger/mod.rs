@@ -6,6 +6,7 @@ use crate::domain::{ImageData, Tag};
 
 mod imagga;
 pub mod local;
+pub mod people;
 
 pub use imagga::{ImageKitConfig, ImaggaConfig, ImaggaTagger, Staging};
 pub use local::LocalTagger;

@@ -25,15 +25,47 @@ pub enum Backend {
     MySql,
 }
 
+/// What a test's requests go through: the local API (every route in this
+/// process), or `cargo lambda watch` with the four function binaries behind
+/// the router of Cargo.toml (see [`Emulator`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target {
+    pub backend: Backend,
+    pub emulator: bool,
+}
+
+impl Target {
+    /// The emulator on a MariaDB/MySQL database of the test's own, like a deployment.
+    pub const EMULATOR: Target = Target {
+        backend: Backend::MySql,
+        emulator: true,
+    };
+}
+
+impl From<Backend> for Target {
+    fn from(backend: Backend) -> Self {
+        Target {
+            backend,
+            emulator: false,
+        }
+    }
+}
+
 /// The MariaDB/MySQL server tests create their databases on.
 pub fn mysql_server_url() -> String {
     std::env::var("TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".into())
 }
 
+/// The repository's root, from any of its crates (the function crates include this module too).
+pub fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .find(|d| d.join("tests/fixtures/images").is_dir())
+        .expect("tests/fixtures/images above the crate")
+}
+
 pub fn fixture(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../tests/fixtures/images")
-        .join(name);
+    let path = repo_root().join("tests/fixtures/images").join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -291,6 +323,7 @@ pub struct TestApp {
     pub database_url: String,
     pub backend: Backend,
     mysql_db: Option<String>,
+    emulator: Option<Emulator>,
     _dir: TempDir,
 }
 
@@ -349,11 +382,12 @@ pub fn drop_mysql_database(name: String) {
 }
 
 impl TestApp {
-    pub async fn start(backend: Backend) -> Self {
-        Self::start_with(backend, Options::default()).await
+    pub async fn start(target: impl Into<Target>) -> Self {
+        Self::start_with(target, Options::default()).await
     }
 
-    pub async fn start_with(backend: Backend, options: Options) -> Self {
+    pub async fn start_with(target: impl Into<Target>, options: Options) -> Self {
+        let Target { backend, emulator } = target.into();
         let cloud = FakeCloud::start(&[("rocket", 95.5), ("sky", 85.25), ("missile", 60.0)]).await;
         let dir = tempfile::tempdir().unwrap();
         let images = dir.path().join("images");
@@ -402,6 +436,13 @@ impl TestApp {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let router = pictures::http::router(app.clone(), None).merge(pictures::http::docs_router());
         tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        // The functions get the same settings: the same database, folder and fake cloud.
+        let emulator = if emulator {
+            Some(Emulator::start(&vars, dir.path()).await)
+        } else {
+            None
+        };
+        let url = emulator.as_ref().map_or(url, |e| e.url.clone());
         TestApp {
             url,
             client: reqwest::Client::new(),
@@ -411,8 +452,16 @@ impl TestApp {
             database_url,
             backend,
             mysql_db,
+            emulator,
             _dir: dir,
         }
+    }
+
+    /// What the emulator and the functions it ran printed (empty without one).
+    pub fn emulator_log(&self) -> String {
+        self.emulator
+            .as_ref()
+            .map_or_else(String::new, Emulator::log)
     }
 
     pub async fn post_image(&self, bytes: &[u8], query: &str) -> reqwest::Response {
@@ -510,6 +559,8 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        // The functions first: they hold connections to the database dropped next.
+        drop(self.emulator.take());
         if let Some(name) = self.mysql_db.take() {
             drop_mysql_database(name);
         }
@@ -534,6 +585,26 @@ pub async fn assert_error(response: reqwest::Response, status: u16, code: &str) 
         "{body}"
     );
     body
+}
+
+/// Declares the tests of the API's contract, run through each way in:
+/// `name::sqlite` and `name::mysql` against the local API, `name::emulator`
+/// through `cargo lambda watch` (on MariaDB/MySQL).
+#[macro_export]
+macro_rules! contract_tests {
+    ($(async fn $name:ident($target:ident) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            async fn run($target: $crate::common::Target) $body
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() { run($crate::common::Backend::Sqlite.into()).await }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn mysql() { run($crate::common::Backend::MySql.into()).await }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn emulator() { run($crate::common::Target::EMULATOR).await }
+        }
+    )*};
 }
 
 /// Declares one async test per backend: `name::sqlite` and `name::mysql`.
@@ -586,4 +657,170 @@ pub fn png_declaring(width: u32, height: u32) -> Vec<u8> {
     png.extend_from_slice(b"IEND");
     png.extend_from_slice(&crc32(b"IEND").to_be_bytes());
     png
+}
+
+/// `cargo lambda watch` (PyPI cargo-lambda in .venv, `make tools`) on a free
+/// loopback port, as `make watch` runs it: its router (Cargo.toml), its
+/// HTTP-to-event conversion, its Runtime API, each function started on its
+/// first invocation with `vars` as its environment. One difference: the
+/// emulator starts a function with `cargo run --bin <fn>`, and here `cargo`
+/// is a shim that runs this build's binary instead (anything else goes to
+/// cargo). The real `cargo run` resolves features without the
+/// dev-dependencies (wiremock turns on hyper's `full`, regex's `unicode`) and
+/// would compile 19 crates again, aws-sdk-s3 among them, for the same code.
+pub struct Emulator {
+    pub url: String,
+    child: std::process::Child,
+    log: PathBuf,
+}
+
+impl Emulator {
+    pub async fn start(vars: &HashMap<String, String>, dir: &Path) -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        use std::os::unix::process::CommandExt;
+        let root = repo_root();
+        let venv = root.join(".venv/bin/cargo-lambda");
+        let program = std::env::var_os("CARGO_LAMBDA")
+            .map(PathBuf::from)
+            .unwrap_or(if venv.exists() {
+                venv
+            } else {
+                "cargo-lambda".into()
+            });
+        // The binaries cargo built with this test (the function crates' tests need them).
+        let bin_dir = std::env::current_exe()
+            .unwrap()
+            .parent()
+            .and_then(Path::parent)
+            .unwrap()
+            .to_path_buf();
+        for function in pictures::http::FUNCTIONS {
+            let binary = bin_dir.join(function);
+            assert!(
+                binary.exists(),
+                "{} is not built: cargo build --workspace --tests (make test) builds it",
+                binary.display()
+            );
+        }
+        // Cargo sets CARGO for tests; else the first on PATH (the shim must not find itself).
+        let real_cargo = std::env::var_os("CARGO")
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::split_paths(&std::env::var_os("PATH")?)
+                    .map(|d| d.join("cargo"))
+                    .find(|c| c.is_file())
+            })
+            .expect("cargo");
+        let shims = dir.join("shims");
+        std::fs::create_dir_all(&shims).unwrap();
+        let shim = shims.join("cargo");
+        std::fs::write(
+            &shim,
+            format!(
+                "#!/bin/sh\n\
+                 # `cargo run ... --bin <fn>` from cargo lambda watch: this build's binary.\n\
+                 if [ \"$1\" = run ]; then\n\
+                 while [ $# -gt 0 ]; do [ \"$1\" = --bin ] && exec '{bins}/'\"$2\"; shift; done\n\
+                 fi\n\
+                 exec '{cargo}' \"$@\"\n",
+                bins = bin_dir.display(),
+                cargo = real_cargo.display(),
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = format!(
+            "{}:{}",
+            shims.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = dir.join("emulator.log");
+        let out = std::fs::File::create(&log).unwrap();
+        let child = std::process::Command::new(&program)
+            // `--ignore-changes`: an edit elsewhere in the tree must not restart a function mid-test.
+            .args([
+                "lambda",
+                "watch",
+                "--ignore-changes",
+                "-A",
+                "127.0.0.1",
+                "-P",
+            ])
+            .arg(port.to_string())
+            .current_dir(root)
+            .envs(vars)
+            // cargo-lambda runs $CARGO when set (cargo sets it for tests), else cargo from PATH.
+            .env("CARGO", &shim)
+            .env("PATH", path)
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            // A process group of its own, with the functions it starts: one kill ends them all.
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{}: {e} (make tools installs it)", program.display()));
+        let emulator = Emulator {
+            url: format!("http://127.0.0.1:{port}"),
+            child,
+            log,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "cargo lambda watch did not listen: {}",
+                emulator.log()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        emulator
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+/// One function's Lambda service handed one API Gateway event file, as
+/// Lambda would: (status, headers, body as JSON or `Null`).
+pub async fn invoke_event(
+    app: &Arc<App>,
+    function: &str,
+    event: &Path,
+) -> (u16, http::HeaderMap, Value) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let json =
+        std::fs::read_to_string(event).unwrap_or_else(|e| panic!("{}: {e}", event.display()));
+    let request = lambda_http::request::from_str(&json).expect("a valid API Gateway event");
+    let response = pictures::http::lambda_service(app.clone(), function)
+        .oneshot(request)
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        headers,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }

@@ -12,12 +12,15 @@ use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
+use super::people::PeopleDetector;
 use super::{Tagger, TaggerError};
 use crate::domain::{ImageData, Tag};
 
+mod calibration;
 mod net;
 pub mod preprocess;
 
+pub use calibration::Calibration;
 pub use net::{EfficientNet, LoadError};
 pub use preprocess::{decode_upright, prepare};
 
@@ -34,10 +37,12 @@ struct VocabularyFile {
     tags: Vec<(String, Vec<u16>)>,
 }
 
-/// Every tag the model can give, each with the classes it stands for.
+/// Every tag the model can give, each with the classes it stands for, and
+/// the map from a tag's summed probability to its confidence.
 pub struct Vocabulary {
     labels: Vec<String>,
     tags: Vec<(String, Vec<u16>)>,
+    calibration: Calibration,
 }
 
 impl Vocabulary {
@@ -48,7 +53,12 @@ impl Vocabulary {
         Vocabulary {
             labels: file.labels,
             tags: file.tags,
+            calibration: Calibration::builtin(),
         }
+    }
+
+    pub fn calibration(&self) -> &Calibration {
+        &self.calibration
     }
 
     /// The class's own name (`tabby`, `tiger cat`).
@@ -56,10 +66,19 @@ impl Vocabulary {
         &self.labels[class]
     }
 
-    /// A tag's confidence is the summed probability of its classes, so a
-    /// parent collects its descendants' and a name shared by two classes
-    /// (`crane`, the bird and the machine) both of theirs.
+    /// A tag's confidence is the calibrated summed probability of its
+    /// classes, so a parent collects its descendants' and a name shared by
+    /// two classes (`crane`, the bird and the machine) both of theirs.
     pub fn tags(&self, probabilities: &[f32]) -> Vec<Tag> {
+        self.scored(probabilities, |p| self.calibration.apply(p))
+    }
+
+    /// The summed probabilities themselves, as the network gives them.
+    pub fn uncalibrated_tags(&self, probabilities: &[f32]) -> Vec<Tag> {
+        self.scored(probabilities, |p| p)
+    }
+
+    fn scored(&self, probabilities: &[f32], map: impl Fn(f64) -> f64) -> Vec<Tag> {
         self.tags
             .iter()
             .filter_map(|(name, classes)| {
@@ -67,7 +86,7 @@ impl Vocabulary {
                     .iter()
                     .map(|&c| f64::from(probabilities[c as usize]))
                     .sum();
-                let confidence = (p * 100.0).min(100.0);
+                let confidence = (map(p.min(1.0)) * 100.0).min(100.0);
                 (confidence >= REPORTED_FROM).then(|| Tag {
                     name: name.clone(),
                     confidence,
@@ -80,17 +99,50 @@ impl Vocabulary {
 pub struct LocalTagger {
     model: Arc<EfficientNet>,
     vocabulary: Arc<Vocabulary>,
+    /// Faces and bodies, which ImageNet's classes miss; None when off or absent.
+    people: Option<Arc<PeopleDetector>>,
     /// One inference per core at a time: more only queues memory.
     permits: Semaphore,
 }
 
 impl LocalTagger {
+    /// Loads the classifier, and the people detectors unless
+    /// `PEOPLE_DETECTOR=off` (`on`, the default, or `off`).
     pub fn load(model_dir: &Path) -> Result<Self, LoadError> {
+        let people = match std::env::var("PEOPLE_DETECTOR").as_deref() {
+            Err(_) | Ok("" | "on") => true,
+            Ok("off") => false,
+            Ok(other) => {
+                return Err(LoadError::Read {
+                    path: "PEOPLE_DETECTOR".into(),
+                    reason: format!("{other:?} is neither \"on\" nor \"off\""),
+                });
+            }
+        };
+        Self::load_with(model_dir, people)
+    }
+
+    /// A missing or unreadable detector leaves the classifier alone, warned.
+    pub fn load_with(model_dir: &Path, people: bool) -> Result<Self, LoadError> {
+        let vocabulary = Vocabulary::builtin();
+        vocabulary
+            .calibration
+            .check(&model_dir.join(WEIGHTS_FILE))?;
         let model = EfficientNet::load(&model_dir.join(WEIGHTS_FILE))?;
+        let people = people
+            .then(|| match PeopleDetector::load(model_dir) {
+                Ok(d) => Some(Arc::new(d)),
+                Err(e) => {
+                    tracing::warn!("no people detection ({e}); `make model` fetches the detectors");
+                    None
+                }
+            })
+            .flatten();
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Ok(LocalTagger {
             model: Arc::new(model),
-            vocabulary: Arc::new(Vocabulary::builtin()),
+            vocabulary: Arc::new(vocabulary),
+            people,
             permits: Semaphore::new(cores),
         })
     }
@@ -118,12 +170,17 @@ impl Tagger for LocalTagger {
             .map_err(|e| TaggerError::Failed(e.to_string()))?;
         let model = self.model.clone();
         let vocabulary = self.vocabulary.clone();
+        let people = self.people.clone();
         let image = image.clone();
         tokio::task::spawn_blocking(move || {
             let rgb = decode_upright(&image).map_err(|e| {
                 TaggerError::BadImage(format!("cannot decode the {}: {e}", image.format().name()))
             })?;
-            Ok(vocabulary.tags(&model.classify(&prepare(&rgb))))
+            let mut tags = vocabulary.tags(&model.classify(&prepare(&rgb)));
+            if let Some(people) = people {
+                super::people::merge(&mut tags, people.detect(&rgb).tags());
+            }
+            Ok(tags)
         })
         .await
         .map_err(|e| TaggerError::Failed(format!("the tagging thread failed: {e}")))?

@@ -1,0 +1,418 @@
+//! People in a photo: MediaPipe's BlazeFace short-range face detector and
+//! BlazePose's person detector, run in pure Rust beside the classifier,
+//! whose 1,000 ImageNet classes include no person.
+//!
+//! The models come from `make model` (scripts/fetch-detectors.py converts
+//! them from the PyPI mediapipe 0.10.14 wheel). Each sees the whole image,
+//! scaled to fit its square input with the aspect ratio kept and the rest
+//! padded black, as MediaPipe's ImageToTensorCalculator does.
+
+use image::RgbImage;
+use image::imageops::{self, FilterType};
+use std::path::Path;
+
+use crate::domain::Tag;
+use crate::tagger::local::LoadError;
+
+mod graph;
+pub mod ssd;
+
+use graph::Graph;
+use ssd::{RawDetection, SsdOptions};
+
+/// The files `make model` writes into `MODEL_DIR`.
+pub const FACE_FILE: &str = "face-detector.safetensors";
+pub const POSE_FILE: &str = "pose-detector.safetensors";
+
+/// BlazeFace short range (faces within about two metres of the camera),
+/// with the options of MediaPipe's face_detection_short_range graph.
+const FACE: SsdOptions = SsdOptions {
+    size: 128,
+    strides: &[8, 16, 16, 16],
+    coords: 16,
+    score_clip: 100.0,
+    min_score: 0.5,
+    min_suppression: 0.3,
+};
+
+/// The person detector of MediaPipe's pose_detection graph.
+const POSE: SsdOptions = SsdOptions {
+    size: 224,
+    strides: &[8, 16, 32, 32, 32],
+    coords: 12,
+    score_clip: 100.0,
+    min_score: 0.5,
+    min_suppression: 0.3,
+};
+
+/// A face is a portrait's when its box is at least this share of the
+/// image's shorter side...
+const PORTRAIT_FACE_SIDE: f32 = 0.15;
+/// ...and no other face is more than this share of its width.
+const PORTRAIT_DOMINANCE: f32 = 0.5;
+
+/// Adds `extra` to `tags`; a name both have (the classifier's `person`
+/// collects ballplayer, groom and scuba diver) keeps the higher confidence.
+pub fn merge(tags: &mut Vec<Tag>, extra: Vec<Tag>) {
+    for t in extra {
+        match tags.iter_mut().find(|u| u.name == t.name) {
+            Some(u) => u.confidence = u.confidence.max(t.confidence),
+            None => tags.push(t),
+        }
+    }
+}
+
+/// The person detector alone also fires just above its 0.5 threshold on
+/// things that are not people (0.58 on the scikit-image logo), whereas
+/// BlazeFace is sure of real faces (0.78 to 0.92 on the fixtures) and
+/// silent elsewhere. So a body counts by how far its score rises above the
+/// threshold: 0.5 is no evidence, 1.0 certainty.
+fn body_confidence(score: f32) -> f32 {
+    ((score - POSE.min_score) / (1.0 - POSE.min_score)).clamp(0.0, 1.0)
+}
+
+/// A detection in image pixels.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Detection {
+    /// 0..1.
+    pub score: f32,
+    pub xmin: f32,
+    pub ymin: f32,
+    pub xmax: f32,
+    pub ymax: f32,
+    /// Face: eyes, nose tip, mouth, ear tragions. Person: hip centre, a
+    /// point giving the body's scale and rotation, face centre, a point
+    /// giving the face's scale.
+    pub keypoints: Vec<(f32, f32)>,
+}
+
+impl Detection {
+    pub fn width(&self) -> f32 {
+        self.xmax - self.xmin
+    }
+}
+
+/// What the detectors found in one image.
+#[derive(Clone, Debug, Default)]
+pub struct People {
+    pub faces: Vec<Detection>,
+    pub persons: Vec<Detection>,
+    pub width: u32,
+    pub height: u32,
+}
+
+struct Detector {
+    graph: Graph,
+    options: &'static SsdOptions,
+    anchors: Vec<(f32, f32)>,
+    boxes: &'static str,
+    scores: &'static str,
+}
+
+/// Where the scaled image sits inside the square input.
+#[derive(Clone, Copy)]
+struct Placement {
+    x: u32,
+    y: u32,
+    w: u32,
+    h: u32,
+}
+
+impl Detector {
+    fn load(
+        path: &Path,
+        options: &'static SsdOptions,
+        boxes: &'static str,
+        scores: &'static str,
+    ) -> Result<Self, LoadError> {
+        let graph = Graph::load(path)?;
+        if graph.input_size() != (options.size, options.size) {
+            return Err(LoadError::Weights(format!(
+                "{}: input {:?}, expected {}x{}",
+                path.display(),
+                graph.input_size(),
+                options.size,
+                options.size
+            )));
+        }
+        let anchors = ssd::anchors(options);
+        let detector = Detector {
+            graph,
+            options,
+            anchors,
+            boxes,
+            scores,
+        };
+        // A dry run checks the outputs' names and sizes once, at load.
+        let out = detector
+            .graph
+            .run(vec![0.0; options.size * options.size * 3]);
+        let n = detector.anchors.len();
+        if out.get(boxes).map(Vec::len) != Some(n * options.coords)
+            || out.get(scores).map(Vec::len) != Some(n)
+        {
+            return Err(LoadError::Weights(format!(
+                "{}: outputs do not match {n} anchors",
+                path.display()
+            )));
+        }
+        Ok(detector)
+    }
+
+    /// Detections in the coordinates of `source`, the image `scaled` (fit
+    /// into the input side) was made from.
+    fn detect(&self, scaled: &RgbImage, source: (u32, u32)) -> Vec<Detection> {
+        let size = self.options.size as u32;
+        let (input, at) = letterbox(scaled, size);
+        let out = self.graph.run(input);
+        let raw = ssd::decode(
+            self.options,
+            &self.anchors,
+            &out[self.boxes],
+            &out[self.scores],
+        );
+        let merged = ssd::weighted_nms(raw, self.options.min_suppression);
+        // From input-normalised coordinates to the source's pixels.
+        let sx = source.0 as f32 / at.w as f32;
+        let sy = source.1 as f32 / at.h as f32;
+        let px = |x: f32| (x * size as f32 - at.x as f32) * sx;
+        let py = |y: f32| (y * size as f32 - at.y as f32) * sy;
+        merged
+            .into_iter()
+            .map(|d: RawDetection| Detection {
+                score: d.score,
+                xmin: px(d.xmin),
+                ymin: py(d.ymin),
+                xmax: px(d.xmax),
+                ymax: py(d.ymax),
+                keypoints: d.keypoints.iter().map(|&(x, y)| (px(x), py(y))).collect(),
+            })
+            .collect()
+    }
+}
+
+/// The image scaled to fit `side`, keeping its aspect ratio (bilinear,
+/// which averages over the source pixels when shrinking).
+fn fit(img: &RgbImage, side: u32) -> RgbImage {
+    let (w, h) = img.dimensions();
+    if w.max(h) == side {
+        return img.clone();
+    }
+    let scale = f64::from(side) / f64::from(w.max(h));
+    let nw = ((f64::from(w) * scale).round() as u32).clamp(1, side);
+    let nh = ((f64::from(h) * scale).round() as u32).clamp(1, side);
+    imageops::resize(img, nw, nh, FilterType::Triangle)
+}
+
+/// The `[side][side][3]` input in -1..1, the image centred on black.
+fn letterbox(img: &RgbImage, side: u32) -> (Vec<f32>, Placement) {
+    let fitted = fit(img, side);
+    let (w, h) = fitted.dimensions();
+    let at = Placement {
+        x: (side - w) / 2,
+        y: (side - h) / 2,
+        w,
+        h,
+    };
+    let s = side as usize;
+    let mut input = vec![-1.0f32; s * s * 3];
+    for (y, row) in fitted.rows().enumerate() {
+        let start = ((y + at.y as usize) * s + at.x as usize) * 3;
+        for (dst, p) in input[start..start + w as usize * 3]
+            .chunks_exact_mut(3)
+            .zip(row)
+        {
+            for (d, &v) in dst.iter_mut().zip(&p.0) {
+                *d = f32::from(v) / 127.5 - 1.0;
+            }
+        }
+    }
+    (input, at)
+}
+
+pub struct PeopleDetector {
+    face: Detector,
+    pose: Detector,
+}
+
+impl PeopleDetector {
+    /// Loads both detectors from `MODEL_DIR`.
+    pub fn load(model_dir: &Path) -> Result<Self, LoadError> {
+        Ok(PeopleDetector {
+            face: Detector::load(
+                &model_dir.join(FACE_FILE),
+                &FACE,
+                "regressors",
+                "classificators",
+            )?,
+            pose: Detector::load(&model_dir.join(POSE_FILE), &POSE, "Identity", "Identity_1")?,
+        })
+    }
+
+    /// Faces and persons in an upright RGB image, on the calling thread.
+    pub fn detect(&self, img: &RgbImage) -> People {
+        let (w, h) = img.dimensions();
+        if w == 0 || h == 0 {
+            return People::default();
+        }
+        // One costly shrink of a large image; the face input comes from it.
+        let pose_in = fit(img, POSE.size as u32);
+        People {
+            faces: self.faces_in(&pose_in, (w, h)),
+            persons: self.pose.detect(&pose_in, (w, h)),
+            width: w,
+            height: h,
+        }
+    }
+
+    /// Faces only, in the pixels of `source` (which `scaled` was made from).
+    fn faces_in(&self, scaled: &RgbImage, source: (u32, u32)) -> Vec<Detection> {
+        self.face.detect(&fit(scaled, FACE.size as u32), source)
+    }
+
+    /// Faces only (for measurements).
+    pub fn faces(&self, img: &RgbImage) -> Vec<Detection> {
+        self.faces_in(img, img.dimensions())
+    }
+
+    /// Bodies only (for measurements).
+    pub fn bodies(&self, img: &RgbImage) -> Vec<Detection> {
+        self.pose
+            .detect(&fit(img, POSE.size as u32), img.dimensions())
+    }
+}
+
+impl People {
+    /// How many people the image shows: the more of faces and bodies seen.
+    pub fn count(&self) -> usize {
+        self.faces.len().max(self.persons.len())
+    }
+
+    /// `person` when anyone is seen (the best face or body confidence),
+    /// `people` when two or more are (the second best of the larger group),
+    /// `face` when a face is (the best face score), and `portrait` when one
+    /// face dominates the frame (that face's score). Confidences in 0..=100;
+    /// nothing below 1.
+    pub fn tags(&self) -> Vec<Tag> {
+        let mut tags = Vec::new();
+        let mut tag = |name: &str, score: f32| {
+            let confidence = (f64::from(score) * 100.0).clamp(0.0, 100.0);
+            if confidence >= 1.0 {
+                tags.push(Tag {
+                    name: name.to_string(),
+                    confidence,
+                });
+            }
+        };
+        let descending = |mut v: Vec<f32>| {
+            v.sort_by(|a, b| b.total_cmp(a));
+            v
+        };
+        let faces = descending(self.faces.iter().map(|d| d.score).collect());
+        let bodies = descending(
+            self.persons
+                .iter()
+                .map(|d| body_confidence(d.score))
+                .collect(),
+        );
+        let face = faces.first().copied();
+        if let Some(s) = [face, bodies.first().copied()]
+            .into_iter()
+            .flatten()
+            .reduce(f32::max)
+        {
+            tag("person", s);
+        }
+        let group = if faces.len() >= bodies.len() {
+            &faces
+        } else {
+            &bodies
+        };
+        if let Some(&second) = group.get(1) {
+            tag("people", second);
+        }
+        if let Some(s) = face {
+            tag("face", s);
+        }
+        if let Some(main) = self
+            .faces
+            .iter()
+            .max_by(|a, b| a.width().total_cmp(&b.width()))
+        {
+            let short = self.width.min(self.height) as f32;
+            let others_small = self
+                .faces
+                .iter()
+                .filter(|f| !std::ptr::eq(*f, main))
+                .all(|f| f.width() <= PORTRAIT_DOMINANCE * main.width());
+            if main.width() >= PORTRAIT_FACE_SIDE * short && others_small {
+                tag("portrait", main.score);
+            }
+        }
+        tags
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn det(score: f32, x: f32, w: f32) -> Detection {
+        Detection {
+            score,
+            xmin: x,
+            ymin: 0.0,
+            xmax: x + w,
+            ymax: w,
+            keypoints: vec![],
+        }
+    }
+
+    fn names(p: &People) -> Vec<(String, i64)> {
+        p.tags()
+            .into_iter()
+            .map(|t| (t.name, t.confidence.round() as i64))
+            .collect()
+    }
+
+    #[test]
+    fn tags_follow_the_detections() {
+        let mut p = People {
+            width: 400,
+            height: 300,
+            ..People::default()
+        };
+        assert!(p.tags().is_empty());
+        p.persons = vec![det(0.7, 0.0, 100.0)];
+        assert_eq!(names(&p), [("person".into(), 40)]);
+        p.faces = vec![det(0.9, 10.0, 60.0)];
+        assert_eq!(
+            names(&p),
+            [
+                ("person".into(), 90),
+                ("face".into(), 90),
+                ("portrait".into(), 90)
+            ]
+        );
+        p.faces.push(det(0.6, 200.0, 50.0));
+        assert_eq!(
+            names(&p),
+            [
+                ("person".into(), 90),
+                ("people".into(), 60),
+                ("face".into(), 90)
+            ]
+        );
+        assert_eq!(p.count(), 2);
+    }
+
+    #[test]
+    fn letterbox_centres_and_pads_black() {
+        let img = RgbImage::from_pixel(4, 2, image::Rgb([255, 255, 255]));
+        let (input, at) = letterbox(&img, 8);
+        assert_eq!((at.x, at.y, at.w, at.h), (0, 2, 8, 4));
+        assert_eq!(input[0], -1.0);
+        assert_eq!(input[(2 * 8) * 3], 1.0);
+        assert_eq!(input[(6 * 8) * 3], -1.0);
+    }
+}
