@@ -279,7 +279,7 @@ contract_tests! {
         // closes the connection, and a client still writing megabytes then
         // sees a broken pipe instead of the answer. The emulator reads the
         // whole body before the function sees it.
-        let options = Options { max_body_bytes: (!backend.emulator).then_some(64 * 1024), ..Options::default() };
+        let options = Options { max_body_bytes: (!backend.emulator).then_some(1024), ..Options::default() };
         let t = TestApp::start_with(backend, options).await;
         let limit = if backend.emulator { pictures::config::LAMBDA_MAX_BODY_BYTES } else { t.app.max_body_bytes };
         for (size, status, code) in [(limit + 1, 413, "body_too_large"), (limit, 400, "invalid_base64")] {

@@ -792,6 +792,10 @@ impl Emulator {
 
 impl Drop for Emulator {
     fn drop(&mut self) {
+        // A failed test shows what the emulator and its functions said.
+        if std::thread::panicking() {
+            eprintln!("--- cargo lambda watch log ---\n{}", self.log());
+        }
         let _ = std::process::Command::new("kill")
             .args(["-KILL", "--", &format!("-{}", self.child.id())])
             .status();
