@@ -2,9 +2,13 @@
 //! model, once per process, then borrowed by every request.
 
 use std::sync::Arc;
+use tokio::sync::OnceCell;
 
+use crate::auth::{AdminKeys, AuthMode, JwtVerifier, UrlSigner};
 use crate::config::{Config, ConfigError, TaggerKind};
 use crate::db::{self, Database, DbError};
+use crate::domain::Error;
+use crate::domain::queue::{LocalQueue, TagQueue};
 use crate::store::{FolderStore, ImageStore, S3Store, StoreError};
 use crate::tagger::{ImaggaTagger, LocalTagger, NoTagger, Staging, Tagger};
 
@@ -12,8 +16,35 @@ pub struct App {
     pub db: Arc<dyn Database>,
     pub store: Arc<dyn ImageStore>,
     pub tagger: Arc<dyn Tagger>,
+    /// Where asynchronous tagging jobs are announced.
+    pub queue: Arc<dyn TagQueue>,
+    /// The local worker's queue, when this process runs one (the local API).
+    pub local_queue: Option<Arc<LocalQueue>>,
+    pub auth: AuthSettings,
+    pub settings: Settings,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    signing_key: Option<String>,
+    signer: OnceCell<UrlSigner>,
+}
+
+/// Who may call, and how they prove it.
+pub struct AuthSettings {
+    pub mode: AuthMode,
+    pub admin_keys: AdminKeys,
+    pub jwt: Option<JwtVerifier>,
+}
+
+/// Limits and lifetimes the operations read.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub view_url_ttl_secs: i64,
+    pub upload_url_ttl_secs: i64,
+    pub tag_lease_secs: i64,
+    pub tag_max_attempts: u32,
+    pub tag_retry_secs: i64,
+    pub max_response_bytes: usize,
+    pub max_file_bytes: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +57,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("tagger: {0}")]
     Tagger(String),
+    #[error("{0}")]
+    Auth(String),
 }
 
 impl App {
@@ -77,12 +110,71 @@ impl App {
                 Arc::new(tagger)
             }
         };
+        let (queue, local_queue): (Arc<dyn TagQueue>, _) = match &config.tag_queue_url {
+            Some(url) => (
+                Arc::new(crate::queue::SqsQueue::open(url, &config.s3, config.sqs_endpoint_url.as_deref()).await),
+                None,
+            ),
+            None => {
+                let local = Arc::new(LocalQueue::default());
+                (local.clone(), Some(local))
+            }
+        };
+        let public_key = match &config.jwt_public_key_file {
+            Some(path) => Some(std::fs::read(path).map_err(|e| {
+                StartError::Auth(format!("JWT_PUBLIC_KEY_FILE {}: {e}", path.display()))
+            })?),
+            None => None,
+        };
+        let jwt = JwtVerifier::new(
+            config.jwt_secret.as_ref().map(|s| s.0.as_str()),
+            public_key.as_deref(),
+            config.jwt_issuer.clone(),
+            config.jwt_audience.clone(),
+        )
+        .map_err(StartError::Auth)?;
         Ok(Arc::new(App {
             db,
             store,
             tagger,
+            queue,
+            local_queue,
+            auth: AuthSettings {
+                mode: config.auth,
+                admin_keys: config.admin_keys.clone(),
+                jwt,
+            },
+            settings: Settings {
+                view_url_ttl_secs: config.view_url_ttl_secs,
+                upload_url_ttl_secs: config.upload_url_ttl_secs,
+                tag_lease_secs: config.tag_lease_secs,
+                tag_max_attempts: config.tag_max_attempts,
+                tag_retry_secs: config.tag_retry_secs,
+                max_response_bytes: config.max_response_bytes,
+                max_file_bytes: config.max_file_bytes,
+            },
             max_body_bytes: config.max_body_bytes,
+            signing_key: config.url_signing_key.as_ref().map(|k| k.0.clone()),
+            signer: OnceCell::new(),
         }))
+    }
+
+    /// The signer of view and upload URLs: `URL_SIGNING_KEY`, or a random
+    /// key generated once and kept in the database, so every function and
+    /// every restart signs alike.
+    pub async fn signer(&self) -> Result<&UrlSigner, Error> {
+        self.signer
+            .get_or_try_init(|| async {
+                let key = match &self.signing_key {
+                    Some(key) => key.clone(),
+                    None => {
+                        let fresh = crate::auth::new_api_key();
+                        self.db.setting_or_insert("url_signing_key", &fresh).await?
+                    }
+                };
+                Ok::<_, Error>(UrlSigner::new(key.as_bytes()))
+            })
+            .await
     }
 
     /// Connects and migrates now rather than at the first request. A database

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::auth::{AdminKeys, AuthMode};
 use crate::tagger::{ImageKitConfig, ImaggaConfig};
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +67,43 @@ pub struct Config {
     /// committing); see [`crate::domain::reconcile`].
     pub orphan_grace: Duration,
     pub s3: S3Settings,
+    /// `AUTH`: `open` (anonymous callers allowed) or `required`.
+    pub auth: AuthMode,
+    /// `API_KEYS` and `credentials.json` `"api_keys"`: admin keys.
+    pub admin_keys: AdminKeys,
+    pub jwt_secret: Option<Secret>,
+    pub jwt_public_key_file: Option<PathBuf>,
+    pub jwt_issuer: Option<String>,
+    pub jwt_audience: Option<String>,
+    /// Signs view and upload URLs; generated once and kept in the database when unset.
+    pub url_signing_key: Option<Secret>,
+    pub view_url_ttl_secs: i64,
+    pub upload_url_ttl_secs: i64,
+    /// Where asynchronous tagging jobs are announced on AWS (an SQS queue URL).
+    pub tag_queue_url: Option<String>,
+    /// `AWS_ENDPOINT_URL_SQS` (else `AWS_ENDPOINT_URL`): an SQS-compatible server.
+    pub sqs_endpoint_url: Option<String>,
+    /// How long a tagging worker holds a job before another may take it.
+    pub tag_lease_secs: i64,
+    /// Tries before a queued picture is given up on (`failed`).
+    pub tag_max_attempts: u32,
+    /// The first retry's wait; each next one waits twice as long (at most 5 minutes).
+    pub tag_retry_secs: i64,
+    /// The largest response a function may send (Lambda: 6 MB); a picture's
+    /// `data` is left out where it would not fit.
+    pub max_response_bytes: usize,
+    /// The largest file in a multipart upload or at an upload URL.
+    pub max_file_bytes: usize,
+}
+
+/// A secret value: never printed.
+#[derive(Clone)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
 }
 
 /// The shape of `credentials.json` (see `credentials.example.json`). Seed
@@ -77,10 +115,20 @@ struct CredentialsFile {
     imagekit: Option<ImageKitKeys>,
     #[serde(alias = "imaggan")]
     imagga: Option<ImaggaKeys>,
+    /// Admin keys, as a list or one string.
+    #[serde(default)]
+    api_keys: Option<ApiKeys>,
     /// Sections this service does not know: named in a warning (never their
     /// values), so a misspelt section does not silently mean "no keys".
     #[serde(flatten)]
     unknown: std::collections::BTreeMap<String, serde::de::IgnoredAny>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum ApiKeys {
+    One(String),
+    Many(Vec<String>),
 }
 
 #[derive(Debug, Deserialize)]
@@ -172,14 +220,52 @@ impl Config {
             }
         }
 
+        let auth = match var("AUTH").as_deref() {
+            None | Some("open") => AuthMode::Open,
+            Some("required") => AuthMode::Required,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "AUTH",
+                    reason: format!("{other:?} is neither \"open\" nor \"required\""),
+                });
+            }
+        };
+        let env_keys = var("API_KEYS").unwrap_or_default();
+        let file_keys = match &credentials.api_keys {
+            Some(ApiKeys::One(k)) => vec![k.clone()],
+            Some(ApiKeys::Many(ks)) => ks.clone(),
+            None => Vec::new(),
+        };
+        let admin_keys = AdminKeys::new(
+            env_keys
+                .split(',')
+                .chain(file_keys.iter().map(String::as_str)),
+        );
+        let max_body_bytes = number(&var, "MAX_BODY_BYTES", default_max_body(&var))?;
         Ok(Config {
+            auth,
+            admin_keys,
+            jwt_secret: var("JWT_SECRET").map(Secret),
+            jwt_public_key_file: var("JWT_PUBLIC_KEY_FILE").map(PathBuf::from),
+            jwt_issuer: var("JWT_ISSUER"),
+            jwt_audience: var("JWT_AUDIENCE"),
+            url_signing_key: var("URL_SIGNING_KEY").map(Secret),
+            view_url_ttl_secs: positive(&var, "VIEW_URL_TTL_SECS", 3600)?,
+            upload_url_ttl_secs: positive(&var, "UPLOAD_URL_TTL_SECS", 900)?,
+            tag_queue_url: var("TAG_QUEUE_URL"),
+            sqs_endpoint_url: var("AWS_ENDPOINT_URL_SQS").or_else(|| var("AWS_ENDPOINT_URL")),
+            tag_lease_secs: positive(&var, "TAG_LEASE_SECS", 120)?,
+            tag_max_attempts: positive(&var, "TAG_MAX_ATTEMPTS", 5)? as u32,
+            tag_retry_secs: positive(&var, "TAG_RETRY_SECS", 2)?,
+            max_response_bytes: number(&var, "MAX_RESPONSE_BYTES", default_max_response(&var))?,
+            max_file_bytes: number(&var, "MAX_FILE_BYTES", max_body_bytes)?,
             database_url: get("DATABASE_URL", "sqlite://data/pictures.db"),
             image_store,
             imagga_staging_s3: stage_on_s3,
             tagger,
             imagga,
             imagekit,
-            max_body_bytes: number(&var, "MAX_BODY_BYTES", default_max_body(&var))?,
+            max_body_bytes,
             bind: get("BIND", "127.0.0.1:8080"),
             tagger_timeout: Duration::from_secs(number(&var, "TAGGER_TIMEOUT_SECS", 10)?),
             db_max_connections: number(&var, "DB_MAX_CONNECTIONS", 8)?,
@@ -215,6 +301,29 @@ fn default_max_body(var: &impl Fn(&str) -> Option<String>) -> usize {
         Some(_) => LAMBDA_MAX_BODY_BYTES,
         None => 6_291_456,
     }
+}
+
+/// Lambda's response limit is 6 MB for the whole answer; elsewhere there is none.
+fn default_max_response(var: &impl Fn(&str) -> Option<String>) -> usize {
+    match var("AWS_LAMBDA_RUNTIME_API") {
+        Some(_) => 6_291_456 - 65_536,
+        None => usize::MAX,
+    }
+}
+
+fn positive(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: i64,
+) -> Result<i64, ConfigError> {
+    let n: i64 = number(var, name, default)?;
+    if n <= 0 {
+        return Err(ConfigError::Invalid {
+            name,
+            reason: format!("{n} is not a positive number"),
+        });
+    }
+    Ok(n)
 }
 
 fn number<T: std::str::FromStr>(
@@ -267,7 +376,7 @@ fn read_credentials(path: &str) -> Result<CredentialsFile, ConfigError> {
             path,
             sections = ?names,
             "credentials file has sections this service does not know; they are ignored \
-             (known: imagekit or imagekitio, imagga or imaggan)"
+             (known: imagekit or imagekitio, imagga or imaggan, api_keys)"
         );
     }
     Ok(file)

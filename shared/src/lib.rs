@@ -12,13 +12,16 @@
 //! * [`app`] and [`config`] — the process-wide [`App`], built once from the
 //!   environment and borrowed by every request.
 
+pub mod analysis;
 pub mod app;
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod domain;
 pub mod http;
 pub mod lambda;
 pub mod local;
+pub mod queue;
 pub mod store;
 pub mod tagger;
 mod telemetry;

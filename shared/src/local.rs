@@ -7,18 +7,22 @@ use crate::http::{docs_router, router};
 use crate::{App, Config};
 
 /// Serves every route on `BIND` (default 127.0.0.1:8080) until Ctrl-C or
-/// SIGTERM. With an argument, does one upkeep task and exits: `reconcile`
-/// sweeps orphan files, `backfill` fills in what rows of the original
-/// assignment's app lack (the server also does it in the background).
+/// SIGTERM, with the tagging worker for asynchronous uploads. With an
+/// argument, does one upkeep task and exits: `reconcile` sweeps orphan files
+/// and expired upload slots, `backfill` fills in what rows of the original
+/// assignment's app lack (the server also does it in the background),
+/// `analyze` reads EXIF, colours and hashes from the files of older
+/// pictures, `retag` tags every picture again.
 pub async fn serve() -> ExitCode {
     crate::telemetry::init(false);
     let result = match std::env::args().nth(1).as_deref() {
         None => run().await,
         Some("reconcile") => reconcile_once().await,
         Some("backfill") => backfill_once().await,
+        Some("analyze") => analyze_once().await,
         Some("retag") => retag_all().await,
         Some(other) => Err(format!(
-            "unknown command {other:?}; the commands are `reconcile`, `backfill` and `retag`"
+            "unknown command {other:?}; the commands are `reconcile`, `backfill`, `analyze` and `retag`"
         )
         .into()),
     };
@@ -43,6 +47,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         sweep(&upkeep, config.orphan_grace).await;
         backfill(&upkeep).await;
     });
+    if let Some(queue) = app.local_queue.clone() {
+        tokio::spawn(crate::domain::queue::run_worker(app.clone(), queue));
+    }
     let listener = TcpListener::bind(&config.bind)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.bind))?;
@@ -53,10 +60,16 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         config.image_store,
         config.tagger
     );
-    axum::serve(listener, router(app, None).merge(docs_router()))
+    axum::serve(listener, local_router(app))
         .with_graceful_shutdown(shutdown())
         .await?;
     Ok(())
+}
+
+/// Every function's routes, the documentation and the health check: what
+/// the local API serves.
+pub fn local_router(app: std::sync::Arc<App>) -> axum::Router {
+    router(app, None).merge(docs_router())
 }
 
 async fn sweep(app: &App, grace: std::time::Duration) {
@@ -68,6 +81,7 @@ async fn sweep(app: &App, grace: std::time::Duration) {
             tracing::info!(
                 checked = report.checked,
                 removed = report.removed.len(),
+                expired_upload_slots = report.expired_slots,
                 "orphan sweep done"
             );
         }
@@ -113,7 +127,7 @@ async fn retag_all() -> Result<(), Box<dyn std::error::Error>> {
     };
     let app = App::build(&config, true).await?;
     let started = std::time::Instant::now();
-    let report = crate::domain::retag_all(&app, min).await?;
+    let report = crate::domain::retag_all(&app, min, config.tag_queue_url.is_some()).await?;
     for (id, why) in &report.skipped {
         tracing::warn!(id, why, "picture not re-tagged; its tags stay");
     }
@@ -127,15 +141,30 @@ async fn retag_all() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+async fn analyze_once() -> Result<(), Box<dyn std::error::Error>> {
+    let config = Config::from_env()?;
+    let app = App::build(&config, false).await?;
+    let started = std::time::Instant::now();
+    let report = crate::domain::analyze_all(&app).await?;
+    println!(
+        "analysed {} pictures ({} with a missing or unreadable file) in {:.1?}",
+        report.analyzed,
+        report.unreadable,
+        started.elapsed()
+    );
+    Ok(())
+}
+
 async fn reconcile_once() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::from_env()?;
     let app = App::build(&config, false).await?;
     let report = crate::domain::reconcile(&app, config.orphan_grace).await?;
     println!(
-        "checked {} files older than {} s, removed {} orphans",
+        "checked {} files older than {} s, removed {} orphans and {} expired upload slots",
         report.checked,
         config.orphan_grace.as_secs(),
-        report.removed.len()
+        report.removed.len(),
+        report.expired_slots
     );
     Ok(())
 }

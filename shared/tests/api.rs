@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use pictures::domain::{NewPicture, Tag};
+use pictures::domain::{Inserted, NewPicture, Tag};
 use serde_json::Value;
 
 fn tag_names(picture: &Value) -> Vec<&str> {
@@ -29,21 +29,18 @@ fn ids(list: &Value) -> Vec<i64> {
 async fn seed(t: &TestApp, date: &str, tags: &[(&str, f64)]) -> i64 {
     let tags: Vec<Tag> = tags
         .iter()
-        .map(|(n, c)| Tag {
-            name: n.to_string(),
-            confidence: *c,
-        })
+        .map(|(n, c)| Tag::new(*n, *c, None))
         .collect();
-    t.app
+    match t
+        .app
         .db
-        .insert_picture(&NewPicture {
-            path: "/nonexistent/seeded.jpg",
-            date,
-            size: 2048,
-            tags: &tags,
-        })
+        .insert_picture(&NewPicture::plain("/nonexistent/seeded.jpg", date, 2048, &tags))
         .await
         .unwrap()
+    {
+        Inserted::New(id) => id,
+        other => panic!("{other:?}"),
+    }
 }
 
 contract_tests! {
@@ -58,8 +55,8 @@ contract_tests! {
         assert_eq!(location, format!("/images/{id}"));
         // Default threshold 80: missile (60) is left out; ordered by confidence.
         assert_eq!(posted["tags"], serde_json::json!([
-            {"tag": "rocket", "confidence": 95.5},
-            {"tag": "sky", "confidence": 85.25},
+            {"tag": "rocket", "confidence": 95.5, "source": "imagga"},
+            {"tag": "sky", "confidence": 85.25, "source": "imagga"},
         ]));
         let kb = (rocket.len() as f64 / 1024.0 * 100.0).round() / 100.0;
         assert_eq!(posted["size"].as_f64().unwrap(), kb);
@@ -67,9 +64,16 @@ contract_tests! {
         assert!(chrono::NaiveDateTime::parse_from_str(date, "%Y-%m-%d %H:%M:%S").is_ok(), "{date}");
         assert_eq!(posted["data"].as_str().unwrap(), b64(&rocket));
 
-        // The same object from GET, on the canonical route and the alias.
+        // The same object from GET, on the canonical route and the alias
+        // (its view URL signed anew).
+        let without_url = |mut v: Value| {
+            let url = v.as_object_mut().unwrap().remove("view_url").unwrap();
+            assert!(url.as_str().unwrap().starts_with(&format!("/images/{id}/file?expires=")), "{url}");
+            v
+        };
+        let posted = without_url(posted);
         for route in [location.clone(), format!("/image/{id}")] {
-            assert_eq!(t.get_json(&route).await, posted, "{route}");
+            assert_eq!(without_url(t.get_json(&route).await), posted, "{route}");
         }
         // One file, holding the upload's bytes, named at random with its real extension.
         let files = t.files();
@@ -91,25 +95,34 @@ contract_tests! {
         assert_eq!(r.status(), 200);
         let body: Value = r.json().await.unwrap();
         assert_eq!(tag_names(&body), ["rocket", "sky", "missile"], "60 >= 60 is kept");
-        let r = t.post_image(&png, "?min_confidence=100").await;
+        let r = t.post_image(&fixture("coffee.png"), "?min_confidence=100").await;
         assert_eq!(r.status(), 201);
         let body: Value = r.json().await.unwrap();
         assert_eq!(body["tags"], serde_json::json!([]));
-        assert_eq!(t.files().len(), 2, "a second upload of the same bytes is a new file");
+        assert_eq!(t.files().len(), 2);
         assert!(t.files().iter().all(|f| f.extension().unwrap() == "png"));
     }
 
     async fn never_overwrites_and_ids_grow(backend) {
         let t = TestApp::start(backend).await;
-        let gif = fixture("no_time_for_that_tiny.gif");
         let mut seen = Vec::new();
-        for _ in 0..5 {
-            let r = t.post_image(&gif, "").await;
+        for n in 0..5 {
+            let r = t.post_image(&distinct_png(n), "").await;
             assert_eq!(r.status(), 201);
             seen.push(r.json::<Value>().await.unwrap()["id"].as_i64().unwrap());
         }
         assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
         assert_eq!(t.files().len(), 5);
+        // The same bytes again: the picture there is, answered 200 where it is;
+        // nothing tagged, stored or counted twice.
+        let tag_calls = t.cloud.counts().2;
+        let r = t.post_image(&distinct_png(2), "").await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["location"], format!("/images/{}", seen[2]));
+        assert_eq!(r.json::<Value>().await.unwrap()["id"], seen[2]);
+        assert_eq!(t.files().len(), 5);
+        assert_eq!(t.cloud.counts().2, tag_calls);
+        assert_eq!(t.get_json("/tags").await[0]["n_images"], 5);
     }
 
     async fn long_and_colliding_tags(backend) {
@@ -121,8 +134,8 @@ contract_tests! {
         assert_eq!(r.status(), 201);
         let posted: Value = r.json().await.unwrap();
         assert_eq!(posted["tags"], serde_json::json!([
-            {"tag": "sky", "confidence": 99.0},
-            {"tag": cut, "confidence": 90.0},
+            {"tag": "sky", "confidence": 99.0, "source": "imagga"},
+            {"tag": cut, "confidence": 90.0, "source": "imagga"},
         ]));
         let id = posted["id"].as_i64().unwrap();
         let got = t.get_json(&format!("/images/{id}")).await;

@@ -156,7 +156,7 @@ async fn max_date_before_min_date_is_an_empty_list() {
 async fn wrong_methods() {
     let t = TestApp::start(Backend::Sqlite).await;
     for (method, path) in [
-        (reqwest::Method::DELETE, "/images/1"),
+        (reqwest::Method::PUT, "/images/1"),
         (reqwest::Method::PUT, "/images"),
         (reqwest::Method::POST, "/tags"),
         (reqwest::Method::POST, "/images/1"),

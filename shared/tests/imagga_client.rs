@@ -30,7 +30,7 @@ fn tagger(cloud: &FakeCloud) -> ImaggaTagger {
 async fn stages_tags_and_unstages() {
     let cloud = FakeCloud::start(&[("cat", 99.9), ("pet", 42.0)]).await;
     let image = ImageData::from_bytes(fixture("chelsea.png")).unwrap();
-    let tags = tagger(&cloud).tag(&image).await.unwrap();
+    let tags = tagger(&cloud).tag(&image).await.unwrap().tags;
     let got: Vec<(String, f64)> = tags.into_iter().map(|t| (t.name, t.confidence)).collect();
     assert_eq!(
         got,

@@ -98,7 +98,7 @@ fn motorcycle_matches_the_reference() {
 
 async fn tags_of(name: &str) -> Vec<(String, f64)> {
     let image = ImageData::from_bytes(fixture(name)).unwrap();
-    let tags = tagger().tag(&image).await.unwrap();
+    let tags = tagger().tag(&image).await.unwrap().tags;
     tags.into_iter().map(|t| (t.name, t.confidence)).collect()
 }
 

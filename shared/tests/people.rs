@@ -139,7 +139,7 @@ fn odd_inputs_go_through() {
 async fn the_tagger_adds_people_beside_the_classes() {
     let tagger = LocalTagger::load_with(Path::new(&model_dir()), true).unwrap();
     let image = ImageData::from_bytes(fixture("astronaut.png")).unwrap();
-    let tags = tagger.tag(&image).await.unwrap();
+    let tags = tagger.tag(&image).await.unwrap().tags;
     let get = |n: &str| tags.iter().find(|t| t.name == n).map(|t| t.confidence);
     assert!(get("person").unwrap_or(0.0) >= 80.0, "{tags:?}");
     assert!(get("face").unwrap_or(0.0) >= 80.0, "{tags:?}");
@@ -150,7 +150,7 @@ async fn the_tagger_adds_people_beside_the_classes() {
     assert_eq!(names.len(), tags.len(), "{tags:?}");
 
     let off = LocalTagger::load_with(Path::new(&model_dir()), false).unwrap();
-    let tags = off.tag(&image).await.unwrap();
+    let tags = off.tag(&image).await.unwrap().tags;
     assert!(tags.iter().all(|t| t.name != "face"), "{tags:?}");
 
     // Without the detector files the tagger still loads and classifies.
@@ -162,5 +162,5 @@ async fn the_tagger_adds_people_beside_the_classes() {
     .unwrap();
     let bare = LocalTagger::load_with(dir.path(), true).unwrap();
     let coffee = ImageData::from_bytes(fixture("coffee.png")).unwrap();
-    assert!(!bare.tag(&coffee).await.unwrap().is_empty());
+    assert!(!bare.tag(&coffee).await.unwrap().tags.is_empty());
 }

@@ -56,7 +56,12 @@ fn rounded(a: BTreeMap<String, (i64, f64, f64, f64)>) -> BTreeMap<String, (i64, 
 }
 
 async fn retag(backend: Backend) {
-    let t = TestApp::start(backend).await;
+    // Re-tagging is for a picture's owner or an admin; these pictures have no owner.
+    let options = Options {
+        vars: vec![("API_KEYS".into(), "admin-key".into())],
+        ..Options::default()
+    };
+    let t = TestApp::start_with(backend, options).await;
     // Picture 1 holds rocket's highest confidence; 2 and 3 the usual ones.
     t.cloud.set_tags(&[("rocket", 99.0), ("sky", 85.25)]);
     assert_eq!(t.post_image(&fixture("rocket.jpg"), "").await.status(), 201);
@@ -69,9 +74,13 @@ async fn retag(backend: Backend) {
     // The tagger now says otherwise of picture 1: rocket falls below 80.
     t.cloud
         .set_tags(&[("rocket", 70.0), ("launch", 90.0), ("sky", 85.25)]);
+    // Anonymous callers cannot: the 404 of a picture they may not change.
+    let r = t.client.post(format!("{}/images/1/retag", t.url)).send().await.unwrap();
+    assert_error(r, 404, "not_found").await;
     let r = t
         .client
         .post(format!("{}/images/1/retag", t.url))
+        .header("x-api-key", "admin-key")
         .send()
         .await
         .unwrap();
@@ -79,7 +88,7 @@ async fn retag(backend: Backend) {
     let body: Value = r.json().await.unwrap();
     assert_eq!(
         body["tags"],
-        json!([{"tag": "launch", "confidence": 90.0}, {"tag": "sky", "confidence": 85.25}])
+        json!([{"tag": "launch", "confidence": 90.0, "source": "imagga"}, {"tag": "sky", "confidence": 85.25, "source": "imagga"}])
     );
     assert!(body.get("data").is_none());
     assert_eq!(t.get_json("/images/1").await["tags"], body["tags"]);
@@ -112,6 +121,7 @@ async fn retag(backend: Backend) {
         let r = t
             .client
             .post(format!("{}/images/2/retag?min_confidence=50", t.url))
+            .header("x-api-key", "admin-key")
             .send()
             .await
             .unwrap();
@@ -124,7 +134,7 @@ async fn retag(backend: Backend) {
     // Every picture at once, resuming after an interruption.
     t.cloud.set_tags(&[("rocket", 88.0)]);
     t.app.db.set_task_cursor("retag", Some(1)).await.unwrap();
-    let report = pictures::domain::retag_all(&t.app, pictures::domain::Confidence::DEFAULT)
+    let report = pictures::domain::retag_all(&t.app, pictures::domain::Confidence::DEFAULT, false)
         .await
         .unwrap();
     assert_eq!((report.resumed_after, report.retagged), (1, 2));
@@ -135,7 +145,7 @@ async fn retag(backend: Backend) {
     );
     assert_eq!(
         t.get_json("/images/3").await["tags"],
-        json!([{"tag": "rocket", "confidence": 88.0}])
+        json!([{"tag": "rocket", "confidence": 88.0, "source": "imagga"}])
     );
 
     // Refusals.
@@ -177,6 +187,7 @@ async fn retag(backend: Backend) {
     assert_error(
         t.client
             .post(format!("{}/images/1/retag", t.url))
+            .header("x-api-key", "admin-key")
             .send()
             .await
             .unwrap(),

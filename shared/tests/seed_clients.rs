@@ -33,7 +33,7 @@ async fn notebook(backend: Backend) {
     assert_eq!(uploaded["data"], b64(&bytes));
     assert_eq!(
         uploaded["tags"][0],
-        json!({"tag": "rocket", "confidence": 95.5})
+        json!({"tag": "rocket", "confidence": 95.5, "source": "imagga"})
     );
     let r = post_json(
         &t,
@@ -77,12 +77,16 @@ async fn notebook(backend: Backend) {
     .await;
 
     // The canonical upload keeps 201; seed 001's alias answers 200.
-    let r = post_json(&t, "/images", &json!({"data": b64(&bytes)})).await;
+    let r = post_json(&t, "/images", &json!({"data": b64(&fixture("coffee.png"))})).await;
     assert_eq!(r.status(), 201);
+    // The same bytes again are the picture there is: 200 and its Location.
+    let r = post_json(&t, "/images", &json!({"data": b64(&bytes)})).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["location"], "/images/1");
     let r = post_json(
         &t,
         "/image?min_confidence=60",
-        &json!({"data": b64(&bytes)}),
+        &json!({"data": b64(&fixture("motorcycle_left.png"))}),
     )
     .await;
     assert_eq!(r.status(), 200);
@@ -161,7 +165,7 @@ async fn seed_001_credentials_and_client() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(
         body["tags"],
-        json!([{"tag": "car", "confidence": 97.0}, {"tag": "motor vehicle", "confidence": 91.5}])
+        json!([{"tag": "car", "confidence": 97.0, "source": "imagga"}, {"tag": "motor vehicle", "confidence": 91.5, "source": "imagga"}])
     );
     assert_eq!(
         cloud.counts(),

@@ -35,7 +35,10 @@ async fn a_picture_with_its_data_on_both_routes() {
             .map(String::as_str)
             .collect();
         keys.sort();
-        assert_eq!(keys, ["data", "date", "id", "size", "tags"], "{v}");
+        // Part 1's fields, and what Part 2 adds to every picture.
+        let mut expected = vec!["data", "date", "id", "size", "tags", "camera", "colors", "faces", "format", "gps", "hash", "height", "name", "owner", "private", "status", "taken_at", "view_url", "width"];
+        expected.sort();
+        assert_eq!(keys, expected, "{v}");
         assert_eq!(body["id"], 1);
         assert_eq!(body["data"].as_str().unwrap(), b64(&gif));
         assert_eq!(
@@ -44,7 +47,7 @@ async fn a_picture_with_its_data_on_both_routes() {
         );
         assert_eq!(
             body["tags"][0],
-            serde_json::json!({"tag": "rocket", "confidence": 95.5})
+            serde_json::json!({"tag": "rocket", "confidence": 95.5, "source": "imagga"})
         );
         let (status, _, alias) =
             invoke_event(&t.app, FUNCTION, &event_path(&format!("{v}get-alias.json"))).await;

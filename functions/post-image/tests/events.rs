@@ -41,11 +41,14 @@ async fn uploads_answer_201_with_the_picture_and_its_location() {
             .map(String::as_str)
             .collect();
         keys.sort();
-        assert_eq!(keys, ["data", "date", "id", "size", "tags"], "{v}");
+        // Part 1's fields, and what Part 2 adds to every picture.
+        let mut expected = vec!["data", "date", "id", "size", "tags", "camera", "colors", "faces", "format", "gps", "hash", "height", "name", "owner", "private", "status", "taken_at", "view_url", "width"];
+        expected.sort();
+        assert_eq!(keys, expected, "{v}");
         assert_eq!(body["id"], 1);
         assert_eq!(
             body["tags"],
-            serde_json::json!([{"tag": "rocket", "confidence": 95.5}, {"tag": "sky", "confidence": 85.25}]),
+            serde_json::json!([{"tag": "rocket", "confidence": 95.5, "source": "imagga"}, {"tag": "sky", "confidence": 85.25, "source": "imagga"}]),
             "the default threshold, 80"
         );
         // The image comes back as it was sent.

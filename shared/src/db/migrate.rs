@@ -14,7 +14,8 @@
 //! ```
 //!
 //! A guard covers the statements up to the next guard or `-- @end`, and
-//! skips them when all its conditions (joined by `and`) hold: `table T`,
+//! skips them when all its conditions (joined by `and`) hold (`@if`: runs
+//! them only then): `table T`,
 //! `column T.C`, `type T.C <column type>` (MySQL), `notnull T.C`,
 //! `index T.I`, `cascade T.C` (a foreign key on T.C that deletes with its
 //! parent). `-- @require <what>` runs the next statement, a `SELECT` of the
@@ -47,6 +48,10 @@ pub(crate) const MYSQL_STEPS: &[Step] = steps!("mysql":
     "0004_listing_and_statistics",
     "0005_picture_days",
     "0006_tasks",
+    "0007_accounts",
+    "0008_scoped_statistics",
+    "0009_picture_facts",
+    "0010_queue_and_uploads",
 );
 
 pub(crate) const SQLITE_STEPS: &[Step] = steps!("sqlite":
@@ -56,6 +61,10 @@ pub(crate) const SQLITE_STEPS: &[Step] = steps!("sqlite":
     "0004_listing_and_statistics",
     "0005_picture_days",
     "0006_tasks",
+    "0007_accounts",
+    "0008_scoped_statistics",
+    "0009_picture_facts",
+    "0010_queue_and_uploads",
 );
 
 /// Where a crash test stops a migration: after this many statements have
@@ -68,7 +77,9 @@ pub struct Faults {
 /// A parsed piece of a step file.
 #[derive(Debug, PartialEq)]
 enum Item {
-    Guard(Vec<String>),
+    /// Skip what follows when all the conditions hold (`@unless`), or
+    /// unless they all hold (`@if`).
+    Guard(Vec<String>, bool),
     End,
     Require(String),
     DropRestrictFk(String),
@@ -84,9 +95,10 @@ fn parse(sql: &str) -> Vec<Item> {
             let (word, rest) = directive.split_once(' ').unwrap_or((directive, ""));
             let rest = rest.trim().to_string();
             items.push(match word {
-                "unless" => {
-                    Item::Guard(rest.split(" and ").map(|c| c.trim().to_string()).collect())
-                }
+                "unless" | "if" => Item::Guard(
+                    rest.split(" and ").map(|c| c.trim().to_string()).collect(),
+                    word == "if",
+                ),
                 "end" => Item::End,
                 "require" => Item::Require(rest),
                 "drop-restrict-fk" => Item::DropRestrictFk(rest),
@@ -156,14 +168,15 @@ impl<C: Catalog> Runner<'_, C> {
         let mut require: Option<String> = None;
         for item in parse(sql) {
             match item {
-                Item::Guard(conditions) => {
-                    skipping = true;
+                Item::Guard(conditions, negated) => {
+                    let mut all = true;
                     for c in &conditions {
                         if !self.conn.holds(c).await? {
-                            skipping = false;
+                            all = false;
                             break;
                         }
                     }
+                    skipping = all != negated;
                 }
                 Item::End => skipping = false,
                 _ if skipping => {}
@@ -520,7 +533,7 @@ mod tests {
         assert_eq!(
             items,
             vec![
-                Item::Guard(vec!["column a.b".into(), "index a.i".into()]),
+                Item::Guard(vec!["column a.b".into(), "index a.i".into()], false),
                 Item::Statement("ALTER TABLE a\n  ADD b INT".into()),
                 Item::End,
                 Item::Statement("SELECT 1".into()),

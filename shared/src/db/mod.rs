@@ -6,14 +6,21 @@ use async_trait::async_trait;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::domain::{DateRange, NewPicture, SearchQuery, StoredPicture, Tag, TagStat};
+use crate::domain::{
+    Account, DateRange, Facts, Inserted, KeyInfo, KeyOwner, NewPicture, Picture, PictureStats,
+    SearchQuery, Status, Tag, TagJob, TagStat, UploadLink, UploadSlot, Visibility,
+};
 
+mod accounts;
+mod analysis;
 mod migrate;
+mod queue;
 mod sql;
 mod stats;
+mod uploads;
 
 pub use migrate::Faults;
-pub use sql::{MySqlDatabase, SqliteDatabase, encode_tag_list};
+pub use sql::{MySqlDatabase, SqliteDatabase, color_cell, encode_tag_list, hash_bands, trigrams};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -58,24 +65,77 @@ impl From<sqlx::Error> for DbError {
     }
 }
 
-/// Everything the operations ask of the database.
+impl DbError {
+    /// A unique key refused the write.
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, DbError::Query(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+}
+
+/// The database: one trait per capability, each implemented by both
+/// adapters, so a signature says what an operation touches.
 #[async_trait]
-pub trait Database: Send + Sync {
+pub trait Database: Pictures + Accounts + Queue + Uploads + Analysis + Send + Sync {
     /// Creates the schema or brings it up to date. Called once at start and
     /// again (cheaply) before any query until it has succeeded once.
     async fn migrate(&self) -> Result<(), DbError>;
+}
 
-    /// Inserts the picture row and all its tag rows in one transaction.
-    async fn insert_picture(&self, picture: &NewPicture<'_>) -> Result<i64, DbError>;
+/// A change of one picture (`PATCH /images/{id}`), applied in one transaction.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PictureChange {
+    pub private: Option<bool>,
+    /// `Some(None)` clears the name.
+    pub name: Option<Option<String>>,
+    /// Names of tags a person adds (confidence 100, source `user`).
+    pub add_tags: Vec<String>,
+    pub remove_tags: Vec<String>,
+}
 
-    async fn picture(&self, id: i64) -> Result<Option<StoredPicture>, DbError>;
+/// Pictures, their tags and the statistics kept with them.
+#[async_trait]
+pub trait Pictures: Send + Sync {
+    /// Inserts the picture row, its tag rows, what was read from its file and
+    /// its share of every statistic in one transaction (and its queue entry
+    /// when it is to be tagged later). When the owner already has a picture
+    /// of the same bytes, nothing is written and that one is named.
+    async fn insert_picture(&self, picture: &NewPicture<'_>) -> Result<Inserted, DbError>;
 
-    /// Replaces a picture's tags (rows, tag list and statistics) in one
+    async fn picture(&self, id: i64) -> Result<Option<Picture>, DbError>;
+
+    /// The owner's (`None`: anonymous) picture of these bytes.
+    async fn picture_by_hash(&self, owner: Option<&str>, hash: &str) -> Result<Option<Picture>, DbError>;
+
+    /// The picture registered from a presigned upload slot.
+    async fn picture_by_external_id(&self, external_id: &str) -> Result<Option<Picture>, DbError>;
+
+    /// Replaces the tags that are not a person's by `tags`, sets the status,
+    /// moves the statistics and takes the picture off the queue, in one
+    /// transaction (with the faces seen, when the tagger counts them).
+    /// `false` when there is no such picture.
+    async fn set_tags(
+        &self,
+        id: i64,
+        tags: &[Tag],
+        status: Status,
+        failure: Option<&str>,
+        faces: Option<u32>,
+    ) -> Result<bool, DbError>;
+
+    /// Privacy, name and a person's tags, statistics following, in one
     /// transaction. `false` when there is no such picture.
-    async fn replace_tags(&self, id: i64, tags: &[Tag]) -> Result<bool, DbError>;
+    async fn change_picture(&self, id: i64, change: &PictureChange) -> Result<bool, DbError>;
 
-    /// Picture ids after `after`, ascending: the walk of a task over all pictures.
-    async fn picture_ids(&self, after: i64, limit: u32) -> Result<Vec<i64>, DbError>;
+    /// Deletes the picture's rows and its share of every statistic, in one
+    /// transaction; the file's location, or `None` when there was no such picture.
+    async fn delete_picture(&self, id: i64) -> Result<Option<String>, DbError>;
+
+    /// Records what was read from the picture's file (the backfill of older rows).
+    async fn set_facts(&self, id: i64, facts: &Facts) -> Result<(), DbError>;
+
+    /// Picture ids after `after`, ascending (of one owner when given): the
+    /// walk of a task over pictures.
+    async fn picture_ids(&self, after: i64, limit: u32, owner: Option<&str>) -> Result<Vec<i64>, DbError>;
 
     /// Where a resumable task over all pictures stopped (the last id done).
     async fn task_cursor(&self, name: &str) -> Result<Option<i64>, DbError>;
@@ -85,18 +145,18 @@ pub trait Database: Send + Sync {
 
     /// Up to `limit + 1` pictures matching the query, by id ascending, each
     /// with all its tags; the extra row tells the caller another page exists.
-    async fn search(&self, query: &SearchQuery) -> Result<Vec<StoredPicture>, DbError>;
+    async fn search(&self, query: &SearchQuery) -> Result<Vec<Picture>, DbError>;
 
-    async fn tag_stats(&self, dates: &DateRange) -> Result<Vec<TagStat>, DbError>;
+    /// Per-tag statistics over the pictures `visibility` sees.
+    async fn tag_stats(&self, dates: &DateRange, visibility: &Visibility) -> Result<Vec<TagStat>, DbError>;
 
     /// Up to `limit` pictures after id `after` that were written without a
     /// size or a tag list (by the original assignment's app), each with the
     /// tags of its tag rows.
-    async fn incomplete_pictures(
-        &self,
-        after: i64,
-        limit: u32,
-    ) -> Result<Vec<StoredPicture>, DbError>;
+    async fn incomplete_pictures(&self, after: i64, limit: u32) -> Result<Vec<Picture>, DbError>;
+
+    /// Up to `limit` pictures after id `after` whose file was never analysed.
+    async fn unanalyzed_pictures(&self, after: i64, limit: u32) -> Result<Vec<Picture>, DbError>;
 
     /// Fills in what those rows lack: `(id, size in bytes or None when the
     /// file is missing, tag list)`, in one transaction; values already there stay.
@@ -111,9 +171,68 @@ pub trait Database: Send + Sync {
     /// Every stored file location the pictures refer to.
     async fn locations(&self) -> Result<Vec<String>, DbError>;
 
-    /// Recomputes the per-tag statistics from the tag rows, for databases
-    /// that were written to by something other than this service.
+    /// Recomputes every statistic from the rows, for databases that were
+    /// written to by something other than this service.
     async fn rebuild_statistics(&self) -> Result<(), DbError>;
+}
+
+/// Users, API keys and the service's own settings.
+#[async_trait]
+pub trait Accounts: Send + Sync {
+    /// `false` when the id or the email is taken.
+    async fn create_user(&self, account: &Account) -> Result<bool, DbError>;
+    async fn account(&self, id: &str) -> Result<Option<Account>, DbError>;
+    /// The user row with its keys and upload links (its pictures go first, one by one).
+    async fn delete_account_row(&self, id: &str) -> Result<bool, DbError>;
+    async fn create_key(&self, user: &str, name: &str, hash: &str, created: &str) -> Result<i64, DbError>;
+    async fn keys(&self, user: &str) -> Result<Vec<KeyInfo>, DbError>;
+    async fn delete_key(&self, user: &str, id: i64) -> Result<bool, DbError>;
+    /// The key with this hash and its user.
+    async fn key_owner(&self, hash: &str) -> Result<Option<KeyOwner>, DbError>;
+    async fn touch_key(&self, id: i64, now: &str) -> Result<(), DbError>;
+    /// The setting, written with `value` first if it has none (race-free).
+    async fn setting_or_insert(&self, name: &str, value: &str) -> Result<String, DbError>;
+}
+
+/// The tagging queue's table: the local worker's queue, and the record of
+/// what waits on AWS.
+#[async_trait]
+pub trait Queue: Send + Sync {
+    /// Claims up to `limit` due jobs for `lease_secs`: each is handed to one
+    /// worker at a time until its lease runs out.
+    async fn claim_jobs(&self, now: i64, lease_secs: i64, limit: u32) -> Result<Vec<TagJob>, DbError>;
+    /// Claims one picture's job (a queue message named it).
+    async fn claim_job(&self, picture_id: i64, now: i64, lease_secs: i64) -> Result<Option<TagJob>, DbError>;
+    /// Puts a job back, to be tried again after `not_before`.
+    async fn retry_job(&self, picture_id: i64, not_before: i64, error: &str) -> Result<(), DbError>;
+    /// Jobs waiting (due or not).
+    async fn queued_jobs(&self) -> Result<i64, DbError>;
+    /// Queues an existing picture (a re-tag); its status stays until the job runs.
+    async fn requeue(&self, picture_id: i64, min_confidence: f64) -> Result<(), DbError>;
+}
+
+/// Upload links (seed 002) and presigned upload slots (seed 004).
+#[async_trait]
+pub trait Uploads: Send + Sync {
+    async fn create_link(&self, link: &UploadLink) -> Result<(), DbError>;
+    async fn link(&self, id: &str) -> Result<Option<UploadLink>, DbError>;
+    async fn create_slots(&self, slots: &[UploadSlot]) -> Result<(), DbError>;
+    async fn slot(&self, image_id: &str) -> Result<Option<UploadSlot>, DbError>;
+    async fn delete_slot(&self, image_id: &str) -> Result<(), DbError>;
+    /// Slots whose URL expired before `now`, never registered.
+    async fn expired_slots(&self, now: i64, limit: u32) -> Result<Vec<UploadSlot>, DbError>;
+    async fn delete_expired_links(&self, now: i64) -> Result<(), DbError>;
+}
+
+/// What `GET /stats` and `similar` read.
+#[async_trait]
+pub trait Analysis: Send + Sync {
+    async fn picture_stats(&self, visibility: &Visibility) -> Result<PictureStats, DbError>;
+    /// Pictures (id, perceptual hash) whose hash has one of these values in
+    /// band `band` (0..4): the candidates of a near-duplicate search.
+    async fn hash_candidates(&self, band: usize, values: &[i64]) -> Result<Vec<(i64, u64)>, DbError>;
+    /// The visible pictures among `ids`, in the order given.
+    async fn visible_pictures(&self, ids: &[i64], visibility: &Visibility) -> Result<Vec<Picture>, DbError>;
 }
 
 /// Opens the database `url` names (`sqlite://...` or `mysql://...`) without

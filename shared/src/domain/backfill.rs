@@ -54,3 +54,60 @@ pub async fn backfill(app: &App) -> Result<Backfilled, Error> {
     app.db.note(DONE).await?;
     Ok(report)
 }
+
+/// What an analysis pass did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Analyzed {
+    pub analyzed: usize,
+    /// Rows whose file is missing or does not decode: recorded as analysed
+    /// with nothing known, so the pass does not stop on them again.
+    pub unreadable: usize,
+}
+
+/// `make backfill`: reads what newer pictures get at upload (content hash,
+/// format, size in pixels, EXIF, colours, perceptual hash) from the files of
+/// pictures recorded before. Resumable: it selects only rows not yet
+/// analysed, a batch at a time, each picture recorded on its own.
+pub async fn analyze_all(app: &App) -> Result<Analyzed, Error> {
+    let mut report = Analyzed::default();
+    let mut after = 0;
+    loop {
+        let rows = app.db.unanalyzed_pictures(after, BATCH).await?;
+        let Some(last) = rows.last() else { break };
+        after = last.id;
+        for row in rows {
+            let facts = match app.store.get(&row.path).await {
+                Ok(bytes) => match super::ImageData::from_bytes(bytes) {
+                    Ok(image) => super::pictures::examine(&image).await.ok(),
+                    Err(_) => None,
+                },
+                Err(StoreError::NotFound(_)) => None,
+                Err(e) => return Err(e.into()),
+            };
+            let mut facts = match facts {
+                Some(facts) => {
+                    report.analyzed += 1;
+                    facts
+                }
+                None => {
+                    report.unreadable += 1;
+                    super::Facts {
+                        analyzed: true,
+                        ..super::Facts::default()
+                    }
+                }
+            };
+            // The faces the tagger counted stay (the backfill does not tag).
+            facts.faces = row.facts.faces;
+            match app.db.set_facts(row.id, &facts).await {
+                // Two old rows of one owner with the same bytes: the second keeps no hash.
+                Err(e) if e.is_unique_violation() => {
+                    facts.hash = None;
+                    app.db.set_facts(row.id, &facts).await?;
+                }
+                other => other?,
+            }
+        }
+    }
+    Ok(report)
+}

@@ -10,8 +10,25 @@ pub enum Error {
     /// identifier clients match on; the message is for a person.
     #[error("{message}")]
     Invalid { code: &'static str, message: String },
+    /// No such picture, or one the caller may not see (they cannot tell which).
     #[error("no picture with id {0}")]
     NotFound(String),
+    /// Something else that does not exist (a user, a key, a link): the message says what.
+    #[error("{0}")]
+    Missing(String),
+    /// Missing, malformed, expired or unknown credentials.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Known, and not allowed (`forbidden`), or a signed URL that no longer
+    /// holds (`url_expired`, `bad_signature`).
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
+    /// It exists already.
+    #[error("{0}")]
+    Conflict(String),
+    /// It existed and has expired (`link_expired`).
+    #[error("{message}")]
+    Gone { code: &'static str, message: String },
     #[error(transparent)]
     Tagger(#[from] TaggerError),
     #[error(transparent)]
@@ -26,5 +43,18 @@ impl Error {
             code,
             message: message.into(),
         }
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Error::Forbidden {
+            code: "forbidden",
+            message: message.into(),
+        }
+    }
+
+    /// The picture the caller asked for is not theirs to see: the same
+    /// answer as no picture at all.
+    pub fn no_picture(id: i64) -> Self {
+        Error::NotFound(id.to_string())
     }
 }

@@ -75,6 +75,31 @@ impl ImageFormat {
         }
     }
 
+    /// The lower-case name the API shows and filters on (`jpeg`, `png`...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Jpeg => "jpeg",
+            Self::Png => "png",
+            Self::Gif => "gif",
+            Self::WebP => "webp",
+            Self::Bmp => "bmp",
+            Self::Tiff => "tiff",
+        }
+    }
+
+    /// From [`ImageFormat::as_str`], any case; `jpg` and `tif` too.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s.trim().to_ascii_lowercase().as_str() {
+            "jpeg" | "jpg" => Self::Jpeg,
+            "png" => Self::Png,
+            "gif" => Self::Gif,
+            "webp" => Self::WebP,
+            "bmp" => Self::Bmp,
+            "tiff" | "tif" => Self::Tiff,
+            _ => return None,
+        })
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Self::Jpeg => "JPEG",

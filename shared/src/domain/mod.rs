@@ -1,19 +1,34 @@
-//! The domain: what a picture is, what may be asked of the service, and the
+//! The domain: what a picture is, who may do what with it, and the
 //! operations that answer. Nothing here knows about HTTP.
 
+pub mod accounts;
+pub mod analysis;
 mod backfill;
+pub mod caller;
 mod error;
+pub mod files;
 pub(crate) mod image;
-mod ops;
+pub mod pictures;
+pub mod queue;
 mod retag;
-mod types;
+pub mod types;
+pub mod uploads;
 
-pub use backfill::{Backfilled, backfill};
+pub use accounts::{Account, KeyInfo, KeyOwner};
+pub use analysis::PictureStats;
+pub use backfill::{Analyzed, Backfilled, analyze_all, backfill};
+pub use caller::{Caller, PUBLIC_SCOPE, User, UserId, Visibility, scope_of};
 pub use error::Error;
 pub use image::{ImageData, ImageFormat};
-pub use ops::{Page, Reconciled, get_picture, reconcile, register, search, tag_stats};
+pub use pictures::{
+    Deleted, Page, Reconciled, Registered, Upload, get_picture, reconcile, register, search,
+    tag_stats,
+};
+pub use queue::TagJob;
 pub use retag::{Retagged, retag, retag_all};
 pub use types::{
-    Confidence, DateRange, Limit, NewPicture, Picture, PictureId, SearchQuery, StoredPicture, Tag,
-    TagList, TagStat, round2, select_tags, sort_tags, utc_now,
+    COLOR_RADIUS, ColorShare, Confidence, DateRange, Facts, Gps, Inserted, Limit, NewPicture,
+    Picture, PictureId, SearchQuery, Status, Tag, TagList, TagSource, TagStat, normalize_tag,
+    round2, select_tags, sort_tags, utc_now,
 };
+pub use uploads::{UploadLink, UploadSlot};

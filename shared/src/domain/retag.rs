@@ -1,30 +1,36 @@
 //! Re-tagging: a picture's stored tags replaced by what the tagger says of
 //! its file now (after a calibration or a new detector), with the statistics
-//! moved in the same transaction, so a picture is never half re-tagged.
+//! moved in the same transaction, so a picture is never half re-tagged. A
+//! person's tags stay.
 
-use super::types::{Confidence, Picture, PictureId};
+use super::caller::Caller;
+use super::types::{Confidence, Picture, PictureId, Status};
 use super::{Error, ImageData, select_tags};
 use crate::app::App;
 
-/// Re-tags one picture from its stored file.
-pub async fn retag(app: &App, id: Option<PictureId>, min: Confidence) -> Result<Picture, Error> {
-    let not_found =
-        || Error::NotFound(id.map_or_else(|| "out of range".into(), |i| i.0.to_string()));
-    let id = id.ok_or_else(not_found)?;
-    let stored = app.db.picture(id.0).await?.ok_or_else(not_found)?;
-    let bytes = app.store.get(&stored.path).await?;
-    let size = bytes.len() as u64;
+/// Re-tags one picture from its stored file (its owner or an admin).
+pub async fn retag(
+    app: &App,
+    caller: &Caller,
+    id: Option<PictureId>,
+    min: Confidence,
+) -> Result<Picture, Error> {
+    let picture = super::pictures::changeable(app, caller, id).await?;
+    let bytes = app.store.get(&picture.path).await?;
     let image = ImageData::from_bytes(bytes)?;
-    let tags = select_tags(app.tagger.tag(&image).await?, min);
-    if !app.db.replace_tags(id.0, &tags).await? {
-        return Err(not_found());
+    let tagging = app.tagger.tag(&image).await?;
+    let tags = select_tags(tagging.tags, min);
+    if !app
+        .db
+        .set_tags(picture.id, &tags, Status::Tagged, None, tagging.faces)
+        .await?
+    {
+        return Err(Error::no_picture(picture.id));
     }
-    Ok(Picture {
-        id: id.0,
-        size_bytes: stored.size.unwrap_or(size),
-        date: stored.date,
-        tags,
-    })
+    app.db
+        .picture(picture.id)
+        .await?
+        .ok_or_else(|| Error::no_picture(picture.id))
 }
 
 const TASK: &str = "retag";
@@ -34,6 +40,8 @@ const BATCH: u32 = 100;
 #[derive(Debug, Default)]
 pub struct Retagged {
     pub retagged: usize,
+    /// Pictures handed to the tagging queue instead (on AWS).
+    pub queued: usize,
     /// Pictures that could not be re-tagged (file gone, not decodable):
     /// `(id, why)`; their tags stay as they were.
     pub skipped: Vec<(i64, String)>,
@@ -42,11 +50,12 @@ pub struct Retagged {
     pub resumed_after: i64,
 }
 
-/// Re-tags every picture, by id. Progress is recorded after each picture
-/// (a small write beside a tagging), so a run that is stopped resumes after
-/// the last picture it finished; the one in flight at a crash was either
-/// committed whole or not at all, and doing it again gives the same tags.
-pub async fn retag_all(app: &App, min: Confidence) -> Result<Retagged, Error> {
+/// Re-tags every picture, by id. Progress is recorded after each batch, so
+/// a run that is stopped resumes after the last batch it finished; a
+/// picture done twice gets the same tags, never more. Where a tagging queue
+/// runs elsewhere (SQS on AWS), each picture becomes a queue job instead
+/// of being tagged here.
+pub async fn retag_all(app: &App, min: Confidence, through_queue: bool) -> Result<Retagged, Error> {
     let resumed_after = app.db.task_cursor(TASK).await?.unwrap_or(0);
     let mut report = Retagged {
         resumed_after,
@@ -54,10 +63,16 @@ pub async fn retag_all(app: &App, min: Confidence) -> Result<Retagged, Error> {
     };
     let mut after = resumed_after;
     loop {
-        let ids = app.db.picture_ids(after, BATCH).await?;
+        let ids = app.db.picture_ids(after, BATCH, None).await?;
         let Some(&last) = ids.last() else { break };
         for id in ids {
-            match retag(app, Some(PictureId(id)), min).await {
+            if through_queue {
+                app.db.requeue(id, min.value()).await?;
+                app.queue.enqueue(id).await;
+                report.queued += 1;
+                continue;
+            }
+            match retag(app, &Caller::Admin, Some(PictureId(id)), min).await {
                 Ok(_) => report.retagged += 1,
                 Err(
                     e @ (Error::Database(_) | Error::Tagger(crate::tagger::TaggerError::Failed(_))),

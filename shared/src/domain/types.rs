@@ -5,6 +5,8 @@ use chrono::{NaiveDate, NaiveDateTime, Utc};
 use std::collections::HashMap;
 
 use super::Error;
+use super::ImageFormat;
+use super::caller::{UserId, Visibility};
 
 /// The longest tag the schema stores (`tags.tag VARCHAR(32)`), in characters.
 pub const MAX_TAG_CHARS: usize = 32;
@@ -176,7 +178,8 @@ impl TagList {
     }
 }
 
-/// What `GET /images` asks for.
+/// What `GET /images` asks for: every filter optional, all of them combined
+/// with AND, over what the caller may see.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchQuery {
     pub dates: DateRange,
@@ -184,7 +187,32 @@ pub struct SearchQuery {
     pub limit: Limit,
     /// Only pictures with an id greater than this (the keyset cursor).
     pub after: i64,
+    pub visibility: Visibility,
+    /// A case-insensitive piece of the picture's name.
+    pub name: Option<String>,
+    pub camera: Option<String>,
+    pub format: Option<ImageFormat>,
+    pub status: Option<Status>,
+    /// Only this user's pictures (`owner=me`).
+    pub owner: Option<UserId>,
+    /// SHA-256 of the bytes, lower-case hex.
+    pub hash: Option<String>,
+    /// A dominant colour within [`COLOR_RADIUS`] of this one.
+    pub color: Option<[u8; 3]>,
+    pub faces_min: Option<u32>,
+    /// Whose tags `tags` must be: a person's, or the tagger's (any when `None`).
+    pub tags_from: Option<TagOrigin>,
 }
+
+/// Who gave a tag, for searches that care (seed 004's `tag` and `content_label`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagOrigin {
+    Person,
+    Tagger,
+}
+
+/// How near (Euclidean distance in RGB) a dominant colour must be to match `color=`.
+pub const COLOR_RADIUS: u32 = 48;
 
 impl Default for SearchQuery {
     fn default() -> Self {
@@ -193,36 +221,174 @@ impl Default for SearchQuery {
             tags: None,
             limit: Limit::DEFAULT,
             after: 0,
+            visibility: Visibility::Public,
+            name: None,
+            camera: None,
+            format: None,
+            status: None,
+            owner: None,
+            hash: None,
+            color: None,
+            faces_min: None,
+            tags_from: None,
         }
     }
 }
 
-/// One tag of a picture, confidence in 0..=100.
+/// Where a tag came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagSource {
+    /// The on-device model.
+    Model,
+    Imagga,
+    /// Given by a person (confidence 100); kept when a picture is re-tagged.
+    User,
+}
+
+impl TagSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TagSource::Model => "model",
+            TagSource::Imagga => "imagga",
+            TagSource::User => "user",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "model" => TagSource::Model,
+            "imagga" => TagSource::Imagga,
+            "user" => TagSource::User,
+            _ => return None,
+        })
+    }
+}
+
+/// One tag of a picture, confidence in 0..=100. `source` is `None` for tags
+/// recorded before sources were.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Tag {
     pub name: String,
     pub confidence: f64,
+    pub source: Option<TagSource>,
 }
 
-/// A picture as the API shows it.
+impl Tag {
+    pub fn new(name: impl Into<String>, confidence: f64, source: Option<TagSource>) -> Self {
+        Tag {
+            name: name.into(),
+            confidence,
+            source,
+        }
+    }
+}
+
+/// A picture's tagging: done, waiting in the queue, or given up on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Tagged,
+    Pending,
+    Failed,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Tagged => "tagged",
+            Status::Pending => "pending",
+            Status::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "tagged" => Ok(Status::Tagged),
+            "pending" => Ok(Status::Pending),
+            "failed" => Ok(Status::Failed),
+            _ => Err(Error::invalid(
+                "invalid_status",
+                format!("status must be tagged, pending or failed, not {s:?}"),
+            )),
+        }
+    }
+}
+
+/// A point on Earth, from EXIF.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Gps {
+    pub lat: f64,
+    pub lon: f64,
+}
+
+/// One of a picture's dominant colours and the share of the picture it covers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ColorShare {
+    pub rgb: [u8; 3],
+    pub fraction: f64,
+}
+
+impl ColorShare {
+    pub fn hex(&self) -> String {
+        let [r, g, b] = self.rgb;
+        format!("#{r:02x}{g:02x}{b:02x}")
+    }
+}
+
+/// What the service reads from a picture's file: all `None` (and no
+/// colours) for rows recorded before they were read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Facts {
+    /// SHA-256 of the bytes, lower-case hex.
+    pub hash: Option<String>,
+    pub format: Option<ImageFormat>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    /// EXIF `"Make - Model"`.
+    pub camera: Option<String>,
+    /// EXIF DateTimeOriginal, `YYYY-MM-DD HH:MM:SS`.
+    pub taken_at: Option<String>,
+    pub gps: Option<Gps>,
+    /// The dominant colours, largest first.
+    pub colors: Vec<ColorShare>,
+    /// 64-bit perceptual hash.
+    pub phash: Option<u64>,
+    /// Faces the people detector saw.
+    pub faces: Option<u32>,
+    /// Whether the facts were read (EXIF, colours, hash) rather than unknown.
+    pub analyzed: bool,
+}
+
+/// A picture as the database holds it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Picture {
     pub id: i64,
-    pub size_bytes: u64,
+    /// Where the store keeps the file.
+    pub path: String,
+    /// Bytes; `None` for rows written before sizes were recorded.
+    pub size: Option<u64>,
     pub date: String,
     /// Ordered by confidence descending, then name ascending.
     pub tags: Vec<Tag>,
+    pub owner: Option<String>,
+    pub private: bool,
+    pub name: Option<String>,
+    pub status: Status,
+    /// Why tagging failed, for a failed picture.
+    pub failure: Option<String>,
+    /// The id its presigned upload slot carried (seed 004).
+    pub external_id: Option<String>,
+    pub facts: Facts,
 }
 
-/// A picture as the database holds it. `size` is `None` for rows written
-/// before sizes were recorded.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredPicture {
-    pub id: i64,
-    pub path: String,
-    pub size: Option<u64>,
-    pub date: String,
-    pub tags: Vec<Tag>,
+impl Picture {
+    /// Where its statistics count.
+    pub fn scope(&self) -> &str {
+        super::caller::scope_of(self.owner.as_deref(), self.private)
+    }
+
+    pub fn size_bytes(&self) -> u64 {
+        self.size.unwrap_or(0)
+    }
 }
 
 /// What one registration inserts, in one transaction.
@@ -232,6 +398,43 @@ pub struct NewPicture<'a> {
     pub date: &'a str,
     pub size: u64,
     pub tags: &'a [Tag],
+    pub owner: Option<&'a str>,
+    pub private: bool,
+    pub name: Option<&'a str>,
+    pub status: Status,
+    pub external_id: Option<&'a str>,
+    pub facts: &'a Facts,
+    /// Queue it for the tagger with this threshold (asynchronous uploads).
+    pub queue: Option<f64>,
+}
+
+impl<'a> NewPicture<'a> {
+    /// A public, anonymous, tagged picture with nothing but its tags known:
+    /// what the original assignment's app recorded.
+    pub fn plain(path: &'a str, date: &'a str, size: u64, tags: &'a [Tag]) -> Self {
+        static NO_FACTS: std::sync::LazyLock<Facts> = std::sync::LazyLock::new(Facts::default);
+        NewPicture {
+            path,
+            date,
+            size,
+            tags,
+            owner: None,
+            private: false,
+            name: None,
+            status: Status::Tagged,
+            external_id: None,
+            facts: &NO_FACTS,
+            queue: None,
+        }
+    }
+}
+
+/// What an insert did: a new row, or the owner's existing picture of the
+/// same bytes (the unique key on owner and hash).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    New(i64),
+    Existing(i64),
 }
 
 /// Statistics of one tag over a date range.
@@ -246,7 +449,7 @@ pub struct TagStat {
 
 /// Lower-cases, trims and collapses inner whitespace; cuts to the column's 32
 /// characters. `None` for a blank name.
-fn normalize_tag(raw: &str) -> Option<String> {
+pub fn normalize_tag(raw: &str) -> Option<String> {
     let words: Vec<&str> = raw.split_whitespace().collect();
     if words.is_empty() {
         return None;
@@ -266,7 +469,7 @@ fn normalize_tag(raw: &str) -> Option<String> {
 /// highest confidence wins), confidences rounded to 2 decimals, in response
 /// order.
 pub fn select_tags(raw: Vec<Tag>, min: Confidence) -> Vec<Tag> {
-    let mut best: HashMap<String, f64> = HashMap::new();
+    let mut best: HashMap<String, (f64, Option<TagSource>)> = HashMap::new();
     for tag in raw {
         if tag.confidence.is_nan() || tag.confidence < min.value() {
             continue;
@@ -276,12 +479,20 @@ pub fn select_tags(raw: Vec<Tag>, min: Confidence) -> Vec<Tag> {
         };
         let confidence = round2(tag.confidence.min(100.0));
         best.entry(name)
-            .and_modify(|c| *c = c.max(confidence))
-            .or_insert(confidence);
+            .and_modify(|(c, s)| {
+                if confidence > *c {
+                    (*c, *s) = (confidence, tag.source);
+                }
+            })
+            .or_insert((confidence, tag.source));
     }
     let mut tags: Vec<Tag> = best
         .into_iter()
-        .map(|(name, confidence)| Tag { name, confidence })
+        .map(|(name, (confidence, source))| Tag {
+            name,
+            confidence,
+            source,
+        })
         .collect();
     sort_tags(&mut tags);
     tags
@@ -398,38 +609,14 @@ mod tests {
     #[test]
     fn selecting_tags() {
         let raw = vec![
-            Tag {
-                name: "Cat".into(),
-                confidence: 99.123,
-            },
-            Tag {
-                name: "dog".into(),
-                confidence: 79.99,
-            },
-            Tag {
-                name: "animal".into(),
-                confidence: 80.0,
-            },
-            Tag {
-                name: "x".repeat(40),
-                confidence: 85.0,
-            },
-            Tag {
-                name: format!("{}y", "x".repeat(32)),
-                confidence: 90.0,
-            },
-            Tag {
-                name: "  ".into(),
-                confidence: 95.0,
-            },
-            Tag {
-                name: "nan".into(),
-                confidence: f64::NAN,
-            },
-            Tag {
-                name: "zebra".into(),
-                confidence: 80.0,
-            },
+            Tag::new("Cat", 99.123, None),
+            Tag::new("dog", 79.99, None),
+            Tag::new("animal", 80.0, None),
+            Tag::new("x".repeat(40), 85.0, None),
+            Tag::new(format!("{}y", "x".repeat(32)), 90.0, None),
+            Tag::new("  ", 95.0, None),
+            Tag::new("nan", f64::NAN, None),
+            Tag::new("zebra", 80.0, None),
         ];
         let tags = select_tags(raw, Confidence::DEFAULT);
         let got: Vec<(&str, f64)> = tags

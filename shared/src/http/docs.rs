@@ -20,9 +20,14 @@ pub fn openapi_json() -> &'static str {
     })
 }
 
-/// `/openapi.json` and `/docs`, merged into the local API's router.
+/// `/openapi.json`, `/docs` and `/health`, merged into the local API's
+/// router; they answer without credentials, whatever `AUTH` says.
 pub fn docs_router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
+        .route(
+            "/health",
+            get(|| async { ([(header::CONTENT_TYPE, "application/json")], "{\"status\":\"ok\"}") }),
+        )
         .route(
             "/openapi.json",
             get(|| async { ([(header::CONTENT_TYPE, "application/json")], openapi_json()) }),

@@ -17,6 +17,8 @@ pub enum ApiError {
     Domain(#[from] Error),
     #[error("the request body is larger than {limit} bytes")]
     BodyTooLarge { limit: usize },
+    #[error("the file is larger than {limit} bytes")]
+    FileTooLarge { limit: usize },
     #[error("the request body must be JSON (Content-Type: application/json)")]
     NotJson,
     #[error("no such route")]
@@ -33,6 +35,9 @@ pub enum ApiError {
 struct ErrorBody<'a> {
     error: &'a str,
     message: String,
+    /// What to do about it, where there is something to say (seed 004).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<&'static str>,
 }
 
 impl ApiError {
@@ -46,7 +51,11 @@ impl ApiError {
                 Error::Invalid { .. } | Error::Tagger(TaggerError::BadImage(_)) => {
                     StatusCode::BAD_REQUEST
                 }
-                Error::NotFound(_) => StatusCode::NOT_FOUND,
+                Error::NotFound(_) | Error::Missing(_) => StatusCode::NOT_FOUND,
+                Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+                Error::Forbidden { .. } => StatusCode::FORBIDDEN,
+                Error::Conflict(_) => StatusCode::CONFLICT,
+                Error::Gone { .. } => StatusCode::GONE,
                 Error::Tagger(_) => StatusCode::BAD_GATEWAY,
                 Error::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
                 Error::Database(DbError::Query(_) | DbError::Url(_)) => {
@@ -54,7 +63,9 @@ impl ApiError {
                 }
                 Error::Database(_) => StatusCode::SERVICE_UNAVAILABLE,
             },
-            ApiError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BodyTooLarge { .. } | ApiError::FileTooLarge { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             ApiError::NotJson => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RouteNotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -68,7 +79,10 @@ impl ApiError {
             ApiError::Domain(e) => match e {
                 Error::Invalid { code, .. } => code,
                 Error::Tagger(TaggerError::BadImage(_)) => "invalid_image",
-                Error::NotFound(_) => "not_found",
+                Error::NotFound(_) | Error::Missing(_) => "not_found",
+                Error::Unauthorized(_) => "unauthorized",
+                Error::Forbidden { code, .. } | Error::Gone { code, .. } => code,
+                Error::Conflict(_) => "conflict",
                 Error::Tagger(_) => "tagging_failed",
                 Error::Store(StoreError::NotFound(_)) => "image_unavailable",
                 Error::Store(_) => "store_unavailable",
@@ -76,6 +90,7 @@ impl ApiError {
                 Error::Database(_) => "database_unavailable",
             },
             ApiError::BodyTooLarge { .. } => "body_too_large",
+            ApiError::FileTooLarge { .. } => "file_too_large",
             ApiError::NotJson => "unsupported_media_type",
             ApiError::RouteNotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
@@ -86,11 +101,13 @@ impl ApiError {
 
     /// What the client reads: never a cause's text from inside, which can name
     /// hosts, paths or SQL.
-    fn public_message(&self) -> String {
+    pub fn public_message(&self) -> String {
         match self {
             ApiError::Domain(e) => match e {
                 Error::Invalid { message, .. } => message.clone(),
                 Error::NotFound(id) => format!("there is no picture with id {id}"),
+                Error::Missing(m) | Error::Unauthorized(m) | Error::Conflict(m) => m.clone(),
+                Error::Forbidden { message, .. } | Error::Gone { message, .. } => message.clone(),
                 Error::Tagger(e) => e.to_string(),
                 Error::Store(StoreError::NotFound(_)) => {
                     "the picture's file is missing from the image store".into()
@@ -107,6 +124,54 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// What to do about it, for the errors where there is a clear next step.
+    pub fn detail(&self) -> Option<&'static str> {
+        match self {
+            ApiError::Domain(e) => match e {
+                Error::Unauthorized(_) => Some(
+                    "send an API key in the x-api-key header, or a valid token as Authorization: Bearer <token>",
+                ),
+                Error::Forbidden { code: "url_expired", .. } => {
+                    Some("fetch the picture again for a fresh view_url")
+                }
+                Error::Forbidden { code: "bad_signature", .. } => {
+                    Some("use the URL exactly as the service gave it")
+                }
+                Error::Forbidden { .. } => Some("only the owner of the resource or an admin may do this"),
+                Error::Conflict(_) => Some("ensure that the provided resource id and user id are correct"),
+                Error::Gone { .. } => Some("create a new link and upload again"),
+                Error::NotFound(_) | Error::Missing(_) => {
+                    Some("check the id; a private resource of another user is not found either")
+                }
+                Error::Store(_) | Error::Database(_) => Some("try again later"),
+                _ => None,
+            },
+            ApiError::BodyTooLarge { .. } | ApiError::FileTooLarge { .. } => {
+                Some("upload large files through POST /upload-urls and PUT instead")
+            }
+            _ => None,
+        }
+    }
+
+    /// The JSON body, with `detail` always present (seed 004's clients read it).
+    pub fn into_response_with_detail(self) -> Response {
+        let detail = self.detail().unwrap_or("see the message");
+        let mut response = self.into_response();
+        if let Some(body) = response.extensions_mut().remove::<ErrorJson>() {
+            let mut value = body.0;
+            value["detail"] = detail.into();
+            let status = response.status();
+            return (status, Json(value)).into_response();
+        }
+        response
+    }
+}
+
+/// The error body, kept on the response for doors that reshape it.
+#[derive(Clone)]
+pub struct ErrorJson(pub serde_json::Value);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
@@ -118,7 +183,11 @@ impl IntoResponse for ApiError {
         let body = ErrorBody {
             error: self.code(),
             message: self.public_message(),
+            detail: self.detail(),
         };
-        (status, Json(body)).into_response()
+        let value = serde_json::to_value(&body).unwrap_or_default();
+        let mut response = (status, Json(body)).into_response();
+        response.extensions_mut().insert(ErrorJson(value));
+        response
     }
 }

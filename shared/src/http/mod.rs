@@ -1,12 +1,23 @@
-//! The HTTP edge: one routes table, thin handlers, one error type.
+//! The HTTP edge: one routes table, thin handlers (one file per resource),
+//! one error type, and who is calling resolved once per request.
 
+mod analysis;
+mod body;
+mod caller;
 mod docs;
 mod error;
-mod handlers;
 mod params;
+mod pictures;
+mod render;
 mod routes;
+mod seeds;
+mod uploads;
+mod users;
 
+pub use caller::AnyCaller;
 pub use docs::{OPENAPI_YAML, docs_router, openapi_json};
 pub use error::ApiError;
-pub use handlers::{parse_search_query, parse_stats_query, parse_upload_body, parse_upload_query};
+pub use pictures::{
+    parse_search_query, parse_stats_query, parse_upload_body, parse_upload_query,
+};
 pub use routes::{FUNCTIONS, ROUTES, Route, lambda_service, router};

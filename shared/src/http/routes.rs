@@ -3,14 +3,15 @@
 //! `Cargo.toml` are checked against it by tests/routes.rs.
 
 use axum::Router;
-use axum::routing::{MethodRouter, get, post};
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use http::uri::PathAndQuery;
 use lambda_http::RequestExt;
 use std::sync::Arc;
 use tower::ServiceExt;
 use tower::util::MapRequest;
 
-use super::handlers;
+use super::ApiError;
 use crate::App;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,40 +29,120 @@ const fn route(method: &'static str, path: &'static str, function: &'static str)
     }
 }
 
-/// Canonical routes first; the aliases exist because the seed implementations
-/// and their clients use them (`/images/tags` is the assignment notebook's).
+/// Canonical routes first, then the seeds' (Part 3 of the contract): the
+/// aliases of seeds 000 and 001, and the doors of seeds 002, 003 and 004.
+/// Routes join the function of the resource they belong to.
 pub const ROUTES: &[Route] = &[
+    // Pictures.
     route("POST", "/images", "post-image"),
     route("GET", "/images", "get-images"),
     route("GET", "/images/{id}", "get-image"),
-    route("GET", "/tags", "get-tags"),
+    route("PATCH", "/images/{id}", "manage-images"),
+    route("DELETE", "/images/{id}", "manage-images"),
+    route("DELETE", "/images", "manage-images"),
     route("POST", "/images/{id}/retag", "post-image"),
+    route("GET", "/images/{id}/file", "get-image"),
+    route("GET", "/images/{id}/thumbnail", "get-image"),
+    // Statistics and analysis.
+    route("GET", "/tags", "get-tags"),
+    route("GET", "/stats", "get-tags"),
+    route("GET", "/images/{id}/colors", "get-image"),
+    route("GET", "/images/{id}/palette.png", "get-image"),
+    route("GET", "/images/{id}/similar", "get-images"),
+    route("POST", "/colors", "colors"),
+    // Users and keys.
+    route("POST", "/users", "accounts"),
+    route("GET", "/users/me", "accounts"),
+    route("DELETE", "/users/me", "accounts"),
+    route("POST", "/users/me/keys", "accounts"),
+    route("GET", "/users/me/keys", "accounts"),
+    route("DELETE", "/users/me/keys/{id}", "accounts"),
+    // Uploads at scale.
+    route("POST", "/upload-links", "uploads"),
+    route("POST", "/uploads/{upload_id}", "post-image"),
+    route("POST", "/upload-urls", "uploads"),
+    route("PUT", "/uploads/put/{image_id}", "uploads"),
+    route("POST", "/images/batch", "post-image"),
+    // Seeds 000 and 001: aliases.
     route("POST", "/image", "post-image"),
     route("POST", "/images/tags", "post-image"),
     route("GET", "/image/{id}", "get-image"),
     route("GET", "/images/tags", "get-tags"),
+    // Seed 002.
+    route("POST", "/api/generate-upload-link", "uploads"),
+    route("POST", "/api/upload-images/{upload_id}", "post-image"),
+    route("GET", "/api/images/{image_id}", "get-image"),
+    route("GET", "/api/stats", "get-tags"),
+    // Seed 003.
+    route("POST", "/prominent-colors", "colors"),
+    route("POST", "/rgb2hex", "colors"),
+    route("POST", "/centroids", "colors"),
+    // Seed 004.
+    route("POST", "/api/v1/users", "accounts"),
+    route("DELETE", "/api/v1/users", "accounts"),
+    route("GET", "/images/upload_urls", "uploads"),
+    route("GET", "/api/v1/images/upload_urls", "uploads"),
+    route("POST", "/api/v1/images", "post-image"),
+    route("GET", "/api/v1/images/private/summary", "get-images"),
+    route("DELETE", "/api/v1/images", "manage-images"),
 ];
 
-/// Uploads through the seeds' routes answer `200`, as the seed services did
-/// (Flask's default) and as their clients check; `POST /images` answers `201`.
-pub fn upload_status(matched_path: &str) -> http::StatusCode {
-    match matched_path {
-        "/images" => http::StatusCode::CREATED,
-        _ => http::StatusCode::OK,
-    }
-}
-
-/// Every function binary, by name.
-pub const FUNCTIONS: &[&str] = &["post-image", "get-images", "get-image", "get-tags"];
+/// Every function binary that serves HTTP routes, by name.
+pub const FUNCTIONS: &[&str] = &[
+    "post-image",
+    "get-images",
+    "get-image",
+    "get-tags",
+    "manage-images",
+    "accounts",
+    "uploads",
+    "colors",
+];
 
 fn handler(route: &Route) -> MethodRouter<Arc<App>> {
-    match (route.function, route.path) {
-        ("post-image", "/images/{id}/retag") => post(handlers::retag_image),
-        ("post-image", _) => post(handlers::post_image),
-        ("get-images", _) => get(handlers::get_images),
-        ("get-image", _) => get(handlers::get_image),
-        ("get-tags", _) => get(handlers::get_tags),
-        (other, _) => unreachable!("no handler for function {other}"),
+    use super::{analysis as a, pictures as p, seeds, uploads as u, users};
+    match (route.method, route.path) {
+        ("POST", "/images" | "/image" | "/images/tags") => post(p::post_image),
+        ("GET", "/images") => get(p::get_images),
+        ("GET", "/images/{id}" | "/image/{id}") => get(p::get_image),
+        ("PATCH", "/images/{id}") => patch(p::patch_image),
+        ("DELETE", "/images/{id}") => delete(p::delete_image),
+        ("DELETE", "/images") => delete(p::delete_images),
+        ("POST", "/images/{id}/retag") => post(p::retag_image),
+        ("GET", "/images/{id}/file") => get(p::get_file),
+        ("GET", "/images/{id}/thumbnail") => get(p::get_thumbnail),
+        ("GET", "/tags" | "/images/tags") => get(a::get_tags),
+        ("GET", "/stats") => get(a::get_stats),
+        ("GET", "/images/{id}/colors") => get(a::get_colors),
+        ("GET", "/images/{id}/palette.png") => get(a::get_palette),
+        ("GET", "/images/{id}/similar") => get(a::get_similar),
+        ("POST", "/colors") => post(a::post_colors),
+        ("POST", "/users") => post(users::create_user),
+        ("GET", "/users/me") => get(users::me),
+        ("DELETE", "/users/me") => delete(users::delete_me),
+        ("POST", "/users/me/keys") => post(users::create_key),
+        ("GET", "/users/me/keys") => get(users::keys),
+        ("DELETE", "/users/me/keys/{id}") => delete(users::delete_key),
+        ("POST", "/upload-links") => post(u::create_link),
+        ("POST", "/uploads/{upload_id}") => post(u::upload_through_link),
+        ("POST", "/upload-urls") => post(u::create_upload_urls),
+        ("GET", "/images/upload_urls") => get(u::get_upload_urls),
+        ("PUT", "/uploads/put/{image_id}") => put(u::put_slot),
+        ("POST", "/images/batch") => post(u::register_batch),
+        ("POST", "/api/generate-upload-link") => post(seeds::s002::generate_upload_link),
+        ("POST", "/api/upload-images/{upload_id}") => post(seeds::s002::upload_images),
+        ("GET", "/api/images/{image_id}") => get(seeds::s002::image),
+        ("GET", "/api/stats") => get(seeds::s002::stats),
+        ("POST", "/prominent-colors") => post(seeds::s003::prominent_colors),
+        ("POST", "/rgb2hex") => post(seeds::s003::rgb2hex),
+        ("POST", "/centroids") => post(seeds::s003::centroids),
+        ("POST", "/api/v1/users") => post(seeds::s004::create_user),
+        ("DELETE", "/api/v1/users") => delete(seeds::s004::delete_user),
+        ("GET", "/api/v1/images/upload_urls") => get(seeds::s004::upload_urls),
+        ("POST", "/api/v1/images") => post(seeds::s004::register),
+        ("GET", "/api/v1/images/private/summary") => get(seeds::s004::private_summary),
+        ("DELETE", "/api/v1/images") => delete(seeds::s004::delete_images),
+        (method, path) => unreachable!("no handler for {method} {path}"),
     }
 }
 
@@ -83,9 +164,19 @@ pub fn router(app: Arc<App>, function: Option<&str>) -> Router {
         router = router.route(path, methods);
     }
     router
-        .fallback(handlers::not_found)
-        .method_not_allowed_fallback(handlers::method_not_allowed)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        // Bodies are read by the handlers within their own limits.
+        .layer(DefaultBodyLimit::disable())
         .with_state(app)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::RouteNotFound
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
 }
 
 /// One function's router as Lambda runs it: requests from API Gateway events,

@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
-use super::{ImageStore, StoreError, StoredFile, is_store_name, random_name};
+use super::{ImageStore, StoreError, StoredFile, is_store_name, random_name, stem};
 use crate::domain::ImageData;
 
 /// Files in one local folder (a Docker volume in compose).
@@ -22,6 +22,29 @@ impl FolderStore {
     pub fn root(&self) -> &Path {
         &self.root
     }
+
+    fn derived_dir(&self, location: &str) -> PathBuf {
+        self.root.join("derived").join(stem(location))
+    }
+}
+
+/// Writes a whole file under a temporary name, then renames it into place:
+/// a reader never sees half of it.
+fn write_whole(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| unavailable(dir, e))?;
+    let tmp = dir.join(format!(".tmp-{}", random_name("part")));
+    let written = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(unavailable(path, e));
+    }
+    Ok(())
 }
 
 fn unavailable(path: &Path, e: std::io::Error) -> StoreError {
@@ -95,6 +118,54 @@ impl ImageStore for FolderStore {
             Err(e) if e.kind() != ErrorKind::NotFound => Err(unavailable(Path::new(location), e)),
             _ => Ok(()),
         }
+    }
+
+    async fn get_derived(&self, location: &str, suffix: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let path = self.derived_dir(location).join(suffix);
+        match tokio::fs::read(&path).await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(unavailable(&path, e)),
+        }
+    }
+
+    async fn put_derived(&self, location: &str, suffix: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let path = self.derived_dir(location).join(suffix);
+        let bytes = bytes.to_vec();
+        tokio::task::spawn_blocking(move || write_whole(&path, &bytes))
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?
+    }
+
+    async fn delete_derived(&self, location: &str) -> Result<(), StoreError> {
+        let dir = self.derived_dir(location);
+        match tokio::fs::remove_dir_all(&dir).await {
+            Err(e) if e.kind() != ErrorKind::NotFound => Err(unavailable(&dir, e)),
+            _ => Ok(()),
+        }
+    }
+
+    async fn presigned_get(&self, _: &str, _: i64) -> Result<Option<String>, StoreError> {
+        Ok(None)
+    }
+
+    fn slot_location(&self, image_id: &str) -> String {
+        self.root.join("uploads").join(image_id).to_string_lossy().into_owned()
+    }
+
+    async fn presigned_put(&self, _: &str, _: i64) -> Result<Option<String>, StoreError> {
+        Ok(None)
+    }
+
+    async fn put_slot(&self, location: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let path = PathBuf::from(location);
+        if !path.starts_with(self.root.join("uploads")) {
+            return Err(StoreError::NotFound(location.to_string()));
+        }
+        let bytes = bytes.to_vec();
+        tokio::task::spawn_blocking(move || write_whole(&path, &bytes))
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?
     }
 
     async fn list(&self) -> Result<Vec<StoredFile>, StoreError> {

@@ -51,6 +51,28 @@ pub trait ImageStore: Send + Sync {
     /// files), for the orphan sweep; anything else in the folder or bucket
     /// is never listed, so never touched.
     async fn list(&self) -> Result<Vec<StoredFile>, StoreError>;
+
+    /// A file made from the one at `location` (a thumbnail: `suffix`
+    /// `t256.jpg`), if it was made before.
+    async fn get_derived(&self, location: &str, suffix: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Keeps a file made from the one at `location`; a second put of the
+    /// same suffix replaces it with the same content.
+    async fn put_derived(&self, location: &str, suffix: &str, bytes: &[u8]) -> Result<(), StoreError>;
+    /// Removes every file made from the one at `location`.
+    async fn delete_derived(&self, location: &str) -> Result<(), StoreError>;
+
+    /// A URL that lets anyone GET the file for `ttl_secs`, where the store
+    /// can sign one (S3); `None` where the service serves the bytes itself.
+    async fn presigned_get(&self, location: &str, ttl_secs: i64) -> Result<Option<String>, StoreError>;
+
+    /// Where an upload slot's object goes (`uploads/<id>`), outside the files
+    /// the sweep lists.
+    fn slot_location(&self, image_id: &str) -> String;
+    /// A URL that lets anyone PUT the slot's object for `ttl_secs`, where the
+    /// store can sign one (S3); `None` where the service takes the PUT itself.
+    async fn presigned_put(&self, location: &str, ttl_secs: i64) -> Result<Option<String>, StoreError>;
+    /// Writes a slot's object (the local PUT of a folder store).
+    async fn put_slot(&self, location: &str, bytes: &[u8]) -> Result<(), StoreError>;
 }
 
 /// A file of the store, as [`ImageStore::list`] sees it.
@@ -69,6 +91,13 @@ pub fn is_store_name(name: &str) -> bool {
             && hex.bytes().all(|b| b.is_ascii_hexdigit())
             && !ext.is_empty()
             && ext.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// A stored file's name without its extension: the files made from it are
+/// kept under `derived/<stem>/`.
+pub fn stem(location: &str) -> &str {
+    let name = file_name(location);
+    name.split('.').next().unwrap_or(name)
 }
 
 /// The last component of a location, path or key.

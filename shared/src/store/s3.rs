@@ -9,7 +9,7 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use std::time::Duration;
 
-use super::{ImageStore, StoreError, StoredFile, file_name, is_store_name, random_name};
+use super::{ImageStore, StoreError, StoredFile, file_name, is_store_name, random_name, stem};
 use crate::config::S3Settings;
 use crate::domain::ImageData;
 
@@ -153,6 +153,15 @@ impl S3Store {
         Ok((request.uri().to_string(), key))
     }
 
+    fn derived_prefix(&self, location: &str) -> String {
+        format!("{}derived/{}/", self.prefix, stem(location))
+    }
+
+    fn presigning(ttl_secs: i64) -> Result<PresigningConfig, StoreError> {
+        PresigningConfig::expires_in(Duration::from_secs(ttl_secs.clamp(1, 604_800) as u64))
+            .map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+
     pub async fn unstage(&self, key: &str) -> Result<(), StoreError> {
         self.client
             .delete_object()
@@ -216,6 +225,92 @@ impl ImageStore for S3Store {
 
     async fn delete(&self, location: &str) -> Result<(), StoreError> {
         self.unstage(self.key(location)?).await
+    }
+
+    async fn get_derived(&self, location: &str, suffix: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = format!("{}{suffix}", self.derived_prefix(location));
+        match self.get(&self.location(&key)).await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(StoreError::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn put_derived(&self, location: &str, suffix: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let key = format!("{}{suffix}", self.derived_prefix(location));
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .content_type("image/jpeg")
+            .body(ByteStream::from(bytes.to_vec()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| unavailable("put", e))
+    }
+
+    async fn delete_derived(&self, location: &str) -> Result<(), StoreError> {
+        let prefix = self.derived_prefix(location);
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(&prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| unavailable("list", e))?;
+            for object in page.contents() {
+                if let Some(key) = object.key() {
+                    self.unstage(key).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn presigned_get(&self, location: &str, ttl_secs: i64) -> Result<Option<String>, StoreError> {
+        let key = self.key(location)?;
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(Self::presigning(ttl_secs)?)
+            .await
+            .map_err(|e| unavailable("presign", e))?;
+        Ok(Some(request.uri().to_string()))
+    }
+
+    fn slot_location(&self, image_id: &str) -> String {
+        self.location(&format!("{}uploads/{image_id}", self.prefix))
+    }
+
+    async fn presigned_put(&self, location: &str, ttl_secs: i64) -> Result<Option<String>, StoreError> {
+        let key = self.key(location)?;
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(Self::presigning(ttl_secs)?)
+            .await
+            .map_err(|e| unavailable("presign", e))?;
+        Ok(Some(request.uri().to_string()))
+    }
+
+    async fn put_slot(&self, location: &str, bytes: &[u8]) -> Result<(), StoreError> {
+        let key = self.key(location)?;
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(ByteStream::from(bytes.to_vec()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| unavailable("put", e))
     }
 
     async fn list(&self) -> Result<Vec<StoredFile>, StoreError> {

@@ -8,9 +8,9 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::{Tagger, TaggerError};
+use super::{Tagger, TaggerError, Tagging};
 use crate::domain::image::encode_base64;
-use crate::domain::{ImageData, Tag};
+use crate::domain::{ImageData, Tag, TagSource};
 use crate::store::{S3Store, random_name};
 use std::sync::Arc;
 
@@ -179,10 +179,7 @@ impl ImaggaTagger {
                         t.confidence
                     )));
                 }
-                Ok(Tag {
-                    name,
-                    confidence: t.confidence,
-                })
+                Ok(Tag::new(name, t.confidence, Some(TagSource::Imagga)))
             })
             .collect()
     }
@@ -250,10 +247,13 @@ async fn check_status(
 
 #[async_trait]
 impl Tagger for ImaggaTagger {
-    async fn tag(&self, image: &ImageData) -> Result<Vec<Tag>, TaggerError> {
+    async fn tag(&self, image: &ImageData) -> Result<Tagging, TaggerError> {
         let staged = self.stage(image).await?;
         let tags = self.tags_for_url(&staged.url).await;
         self.unstage(&staged).await;
-        tags
+        Ok(Tagging {
+            tags: tags?,
+            faces: None,
+        })
     }
 }

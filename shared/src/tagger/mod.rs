@@ -25,10 +25,18 @@ pub enum TaggerError {
     BadImage(String),
 }
 
+/// What a tagger says of an image.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Tagging {
+    /// Every tag it sees, unfiltered; the caller applies the threshold.
+    pub tags: Vec<Tag>,
+    /// Faces seen, when the tagger looks for them.
+    pub faces: Option<u32>,
+}
+
 #[async_trait]
 pub trait Tagger: Send + Sync {
-    /// Every tag the service sees, unfiltered; the caller applies the threshold.
-    async fn tag(&self, image: &ImageData) -> Result<Vec<Tag>, TaggerError>;
+    async fn tag(&self, image: &ImageData) -> Result<Tagging, TaggerError>;
 }
 
 /// The tagger of functions that never tag (the read-only endpoints), so they
@@ -37,7 +45,7 @@ pub struct NoTagger;
 
 #[async_trait]
 impl Tagger for NoTagger {
-    async fn tag(&self, _: &ImageData) -> Result<Vec<Tag>, TaggerError> {
+    async fn tag(&self, _: &ImageData) -> Result<Tagging, TaggerError> {
         Err(TaggerError::Failed("this function has no tagger".into()))
     }
 }

@@ -145,10 +145,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 let confidence: f32 = rng.random_range(80.0..100.0);
                 let confidence = (confidence * 100.0).round() / 100.0;
                 tag_rows.push((format!("tag{k:04}"), id, confidence, date.clone()));
-                tags.push(Tag {
-                    name: format!("tag{k:04}"),
-                    confidence: f64::from(confidence),
-                });
+                tags.push(Tag::new(format!("tag{k:04}"), f64::from(confidence), None));
             }
             rows.push((
                 id,

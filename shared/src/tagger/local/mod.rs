@@ -13,8 +13,8 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 
 use super::people::PeopleDetector;
-use super::{Tagger, TaggerError};
-use crate::domain::{ImageData, Tag};
+use super::{Tagger, TaggerError, Tagging};
+use crate::domain::{ImageData, Tag, TagSource};
 
 mod calibration;
 mod net;
@@ -87,10 +87,8 @@ impl Vocabulary {
                     .map(|&c| f64::from(probabilities[c as usize]))
                     .sum();
                 let confidence = (map(p.min(1.0)) * 100.0).min(100.0);
-                (confidence >= REPORTED_FROM).then(|| Tag {
-                    name: name.clone(),
-                    confidence,
-                })
+                (confidence >= REPORTED_FROM)
+                    .then(|| Tag::new(name.clone(), confidence, Some(TagSource::Model)))
             })
             .collect()
     }
@@ -162,7 +160,7 @@ impl LocalTagger {
 
 #[async_trait]
 impl Tagger for LocalTagger {
-    async fn tag(&self, image: &ImageData) -> Result<Vec<Tag>, TaggerError> {
+    async fn tag(&self, image: &ImageData) -> Result<Tagging, TaggerError> {
         let _permit = self
             .permits
             .acquire()
@@ -177,10 +175,13 @@ impl Tagger for LocalTagger {
                 TaggerError::BadImage(format!("cannot decode the {}: {e}", image.format().name()))
             })?;
             let mut tags = vocabulary.tags(&model.classify(&prepare(&rgb)));
+            let mut faces = None;
             if let Some(people) = people {
-                super::people::merge(&mut tags, people.detect(&rgb).tags());
+                let seen = people.detect(&rgb);
+                faces = Some(seen.faces.len() as u32);
+                super::people::merge(&mut tags, seen.tags());
             }
-            Ok(tags)
+            Ok(Tagging { tags, faces })
         })
         .await
         .map_err(|e| TaggerError::Failed(format!("the tagging thread failed: {e}")))?

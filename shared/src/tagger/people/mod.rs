@@ -11,7 +11,7 @@ use image::RgbImage;
 use image::imageops::{self, FilterType};
 use std::path::Path;
 
-use crate::domain::Tag;
+use crate::domain::{Tag, TagSource};
 use crate::tagger::local::LoadError;
 
 mod graph;
@@ -298,10 +298,7 @@ impl People {
         let mut tag = |name: &str, score: f32| {
             let confidence = (f64::from(score) * 100.0).clamp(0.0, 100.0);
             if confidence >= 1.0 {
-                tags.push(Tag {
-                    name: name.to_string(),
-                    confidence,
-                });
+                tags.push(Tag::new(name, confidence, Some(TagSource::Model)));
             }
         };
         let descending = |mut v: Vec<f32>| {

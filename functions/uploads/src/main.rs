@@ -1,0 +1,6 @@
+//! The `uploads` Lambda function.
+
+#[tokio::main]
+async fn main() -> Result<(), pictures::lambda::Error> {
+    pictures::lambda::run("uploads").await
+}

@@ -1,0 +1,269 @@
+//! Users and their API keys: who may create an account, how a key becomes a
+//! caller, and what deleting an account takes with it.
+
+use super::caller::{Caller, User, UserId};
+use super::{Error, utc_now};
+use crate::app::App;
+use crate::auth::{key_hash, new_api_key, same};
+
+/// A user's account as the API shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Account {
+    pub id: String,
+    pub email: Option<String>,
+    pub image_upload_count: i64,
+    pub created: String,
+}
+
+/// A key as its owner may list it: never the key itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyInfo {
+    pub id: i64,
+    pub name: String,
+    pub created: String,
+    pub last_used: Option<String>,
+}
+
+/// The key a presented key's hash names, and whose it is.
+#[derive(Debug, Clone)]
+pub struct KeyOwner {
+    pub key_id: i64,
+    pub key_hash: String,
+    pub user_id: String,
+    pub email: Option<String>,
+    pub last_used: Option<String>,
+}
+
+/// A new key, shown once.
+#[derive(Debug, Clone)]
+pub struct NewKey {
+    pub info: KeyInfo,
+    pub key: String,
+}
+
+/// `last_used` is written at most this often per key (seconds), so a busy
+/// key costs a write a minute, not one per request.
+const TOUCH_EVERY_SECS: i64 = 60;
+
+/// The caller an `x-api-key` (or a bearer token that is not a JWT) names:
+/// an admin key, or a user's key looked up by its hash. Nothing is cached, so
+/// a deleted key fails on the very next request, in every function.
+pub async fn caller_for_key(app: &App, key: &str) -> Result<Caller, Error> {
+    if app.auth.admin_keys.matches(key) {
+        return Ok(Caller::Admin);
+    }
+    let hash = key_hash(key);
+    let owner = app.db.key_owner(&hash).await?;
+    let Some(owner) = owner.filter(|o| same(&o.key_hash, &hash)) else {
+        return Err(Error::Unauthorized(
+            "the API key is not valid (unknown, or deleted)".into(),
+        ));
+    };
+    let stale = owner.last_used.as_deref().is_none_or(|used| {
+        chrono::NaiveDateTime::parse_from_str(used, "%Y-%m-%d %H:%M:%S").is_ok_and(|t| {
+            chrono::Utc::now().naive_utc().signed_duration_since(t).num_seconds() >= TOUCH_EVERY_SECS
+        })
+    });
+    if stale {
+        let db = app.db.clone();
+        let id = owner.key_id;
+        tokio::spawn(async move {
+            if let Err(e) = db.touch_key(id, &utc_now()).await {
+                tracing::debug!(error = %e, "could not record a key's last use");
+            }
+        });
+    }
+    Ok(Caller::User(User {
+        id: UserId::parse(&owner.user_id)?,
+        email: owner.email,
+        by_token: false,
+    }))
+}
+
+/// The caller a bearer token names: a JWT when the service checks them and
+/// the token has a JWT's three parts, else an API key.
+pub async fn caller_for_bearer(app: &App, token: &str) -> Result<Caller, Error> {
+    let looks_like_jwt = token.split('.').count() == 3;
+    match (&app.auth.jwt, looks_like_jwt) {
+        (Some(verifier), true) => Ok(Caller::User(verifier.verify(token)?)),
+        (None, true) => Err(Error::Unauthorized(
+            "this service does not accept tokens (no JWT_SECRET or JWT_PUBLIC_KEY_FILE); use an API key"
+                .into(),
+        )),
+        (_, false) => caller_for_key(app, token).await,
+    }
+}
+
+fn parse_email(email: Option<&str>) -> Result<Option<String>, Error> {
+    let Some(email) = email.map(str::trim).filter(|e| !e.is_empty()) else {
+        return Ok(None);
+    };
+    let valid = email.len() <= 255
+        && !email.contains(char::is_whitespace)
+        && email
+            .split_once('@')
+            .is_some_and(|(user, host)| !user.is_empty() && host.contains('.') && !host.contains('@'));
+    if valid {
+        Ok(Some(email.to_lowercase()))
+    } else {
+        Err(Error::invalid(
+            "invalid_email",
+            format!("{email:?} is not an email address"),
+        ))
+    }
+}
+
+/// `POST /users`: a bearer token creates the account of its user; an admin
+/// creates one for `email`; under `AUTH=open` anyone signs up. Accounts not
+/// made from a token get their first API key, shown once.
+pub async fn create_user(
+    app: &App,
+    caller: &Caller,
+    email: Option<&str>,
+) -> Result<(Account, Option<NewKey>), Error> {
+    let email = parse_email(email)?;
+    let (id, email, with_key) = match caller {
+        Caller::User(user) if user.by_token => (
+            user.id.clone(),
+            email.or_else(|| user.email.clone().map(|e| e.to_lowercase())),
+            false,
+        ),
+        Caller::User(_) => {
+            return Err(Error::forbidden(
+                "a user cannot create other users; an admin key or a token of the new user can",
+            ));
+        }
+        Caller::Admin => (UserId::generate(), email, true),
+        Caller::Anonymous if app.auth.mode == crate::auth::AuthMode::Open => {
+            (UserId::generate(), email, true)
+        }
+        Caller::Anonymous => {
+            return Err(Error::Unauthorized(
+                "creating a user needs the user's token, or an admin key".into(),
+            ));
+        }
+    };
+    let account = Account {
+        id: id.to_string(),
+        email,
+        image_upload_count: 0,
+        created: utc_now(),
+    };
+    if !app.db.create_user(&account).await? {
+        return Err(Error::Conflict(match &account.email {
+            Some(email) if !caller.user().is_some_and(|u| u.by_token) => {
+                format!("a user with the email {email} already exists")
+            }
+            _ => format!("the user {} already exists", account.id),
+        }));
+    }
+    let key = match with_key {
+        true => Some(add_key(app, &account.id, "default").await?),
+        false => None,
+    };
+    Ok((account, key))
+}
+
+/// `GET /users/me`.
+pub async fn me(app: &App, caller: &Caller) -> Result<Account, Error> {
+    let user = caller.require_user()?;
+    app.db
+        .account(user.id.as_str())
+        .await?
+        .ok_or_else(|| no_account(&user.id))
+}
+
+fn no_account(id: &UserId) -> Error {
+    Error::Missing(format!(
+        "there is no account for user {id}; create it with POST /users"
+    ))
+}
+
+/// `DELETE /users/me`: every picture of the user (rows, statistics, files,
+/// thumbnails), every key and upload link, then the account. Pictures go one
+/// by one, each row before its file, so a crash leaves no row without its file
+/// and a second call finishes the job.
+pub async fn delete_me(app: &App, caller: &Caller) -> Result<(), Error> {
+    let user = caller.require_user()?;
+    let owner = user.id.as_str();
+    loop {
+        let ids = app.db.picture_ids(0, 500, Some(owner)).await?;
+        if ids.is_empty() {
+            break;
+        }
+        for id in ids {
+            super::pictures::delete_files_of(app, app.db.delete_picture(id).await?).await;
+        }
+    }
+    app.db.delete_account_row(owner).await?;
+    Ok(())
+}
+
+async fn add_key(app: &App, user: &str, name: &str) -> Result<NewKey, Error> {
+    let key = new_api_key();
+    let created = utc_now();
+    let id = app
+        .db
+        .create_key(user, name, &key_hash(&key), &created)
+        .await?;
+    Ok(NewKey {
+        info: KeyInfo {
+            id,
+            name: name.to_string(),
+            created,
+            last_used: None,
+        },
+        key,
+    })
+}
+
+/// `POST /users/me/keys`.
+pub async fn create_key(app: &App, caller: &Caller, name: Option<&str>) -> Result<NewKey, Error> {
+    let user = caller.require_user()?;
+    let name = name.map(str::trim).unwrap_or("key");
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(Error::invalid(
+            "invalid_name",
+            "a key's name must be 1 to 100 characters",
+        ));
+    }
+    if app.db.account(user.id.as_str()).await?.is_none() {
+        return Err(no_account(&user.id));
+    }
+    add_key(app, user.id.as_str(), name).await
+}
+
+/// `GET /users/me/keys`.
+pub async fn keys(app: &App, caller: &Caller) -> Result<Vec<KeyInfo>, Error> {
+    let user = caller.require_user()?;
+    Ok(app.db.keys(user.id.as_str()).await?)
+}
+
+/// `DELETE /users/me/keys/{id}`: the key stops working at once.
+pub async fn delete_key(app: &App, caller: &Caller, id: &str) -> Result<(), Error> {
+    let user = caller.require_user()?;
+    let missing = || Error::Missing(format!("you have no key with id {id}"));
+    let id: i64 = id.parse().map_err(|_| missing())?;
+    match app.db.delete_key(user.id.as_str(), id).await? {
+        true => Ok(()),
+        false => Err(missing()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails() {
+        assert_eq!(parse_email(None).unwrap(), None);
+        assert_eq!(parse_email(Some("  ")).unwrap(), None);
+        assert_eq!(
+            parse_email(Some("Ann@Example.org")).unwrap().as_deref(),
+            Some("ann@example.org")
+        );
+        for bad in ["ann", "ann@", "@x.org", "a b@x.org", "a@b@c.org", "a@localhost"] {
+            assert!(parse_email(Some(bad)).is_err(), "{bad}");
+        }
+    }
+}

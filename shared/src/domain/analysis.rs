@@ -1,0 +1,224 @@
+//! What is read from a picture's file (format, size, EXIF, colours,
+//! perceptual hash), and the answers built on it: `GET /stats`, colours and
+//! palettes, near-duplicates.
+
+use super::caller::Caller;
+use super::types::{ColorShare, Facts, Gps, Picture, PictureId};
+use super::{Error, ImageData};
+use crate::analysis::{self, Color};
+use crate::app::App;
+
+/// The long side of the copy every analysis reads (colours, perceptual hash).
+const ANALYSIS_SIDE: u32 = 512;
+
+/// How many dominant colours a picture keeps.
+pub const STORED_COLORS: usize = 5;
+
+fn undecodable(image: &ImageData, why: String) -> Error {
+    Error::invalid(
+        "invalid_image",
+        format!("data is not a complete {} image: {why}", image.format().name()),
+    )
+}
+
+/// The facts of an image: every pixel decoded (so a truncated file is an
+/// error) into a small upright copy, which gives the dominant colours and
+/// the perceptual hash; EXIF from the bytes. CPU-bound: call it on a
+/// blocking thread.
+pub fn facts_of(image: &ImageData) -> Result<Facts, Error> {
+    let small = analysis::decode_small(image, ANALYSIS_SIDE).map_err(|e| undecodable(image, e))?;
+    let exif = analysis::read_exif(image.bytes());
+    let (width, height) = image.dimensions();
+    Ok(Facts {
+        hash: Some(super::pictures::sha256_hex(image.bytes())),
+        format: Some(image.format()),
+        width: Some(width),
+        height: Some(height),
+        camera: exif.camera,
+        taken_at: exif.taken_at,
+        gps: exif.gps.map(|g| Gps { lat: g.lat, lon: g.lon }),
+        colors: analysis::dominant_colors(&small, STORED_COLORS)
+            .into_iter()
+            // As stored: four decimals.
+            .map(|c| ColorShare {
+                rgb: c.rgb,
+                fraction: (c.fraction * 10_000.0).round() / 10_000.0,
+            })
+            .collect(),
+        phash: Some(analysis::perceptual_hash(&small)),
+        faces: None,
+        analyzed: true,
+    })
+}
+
+/// The `k` dominant colours of an image (k-means on a small copy; the same
+/// image and `k` always give the same answer).
+pub async fn image_colors(image: ImageData, k: usize) -> Result<Vec<Color>, Error> {
+    tokio::task::spawn_blocking(move || {
+        let small = analysis::decode_small(&image, ANALYSIS_SIDE).map_err(|e| undecodable(&image, e))?;
+        Ok(analysis::dominant_colors(&small, k))
+    })
+    .await
+    .map_err(|e| Error::invalid("invalid_image", e.to_string()))?
+}
+
+/// The `k` dominant colours of a picture the caller may see.
+pub async fn picture_colors(
+    app: &App,
+    caller: &Caller,
+    id: Option<PictureId>,
+    k: usize,
+) -> Result<Vec<Color>, Error> {
+    let (_, bytes) = super::get_picture(app, caller, id).await?;
+    image_colors(ImageData::from_bytes(bytes)?, k).await
+}
+
+/// Seed 003's pie chart of colours and their weights, as a PNG.
+pub async fn palette(weights: Vec<([u8; 3], f64)>) -> Result<Vec<u8>, Error> {
+    tokio::task::spawn_blocking(move || analysis::palette_png(&weights))
+        .await
+        .map_err(|e| Error::invalid("invalid_field", e.to_string()))
+}
+
+/// The counters `GET /stats` reads, merged over the scopes the caller sees:
+/// `(value, pictures)`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PictureStats {
+    /// `YYYY-MM-DD` (UTC) → uploads.
+    pub days: Vec<(String, i64)>,
+    /// `jpeg`, `png`... → pictures.
+    pub formats: Vec<(String, i64)>,
+    /// `"Make - Model"` → pictures.
+    pub cameras: Vec<(String, i64)>,
+}
+
+/// `GET /stats`, as seed 002 reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stats {
+    /// The last 30 UTC days that have uploads, oldest first.
+    pub uploads_per_day: Vec<(String, i64)>,
+    /// Most pictures first, then by name.
+    pub formats: Vec<(String, i64)>,
+    pub most_popular_format: Option<String>,
+    /// At most 10, most pictures first, then by name.
+    pub top_camera_models: Vec<(String, i64)>,
+}
+
+fn by_count(mut v: Vec<(String, i64)>) -> Vec<(String, i64)> {
+    v.retain(|(_, n)| *n > 0);
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v
+}
+
+pub async fn stats(app: &App, caller: &Caller) -> Result<Stats, Error> {
+    let counts = app.db.picture_stats(&caller.visibility()).await?;
+    let mut days: Vec<(String, i64)> = counts.days.into_iter().filter(|(_, n)| *n > 0).collect();
+    days.sort();
+    let recent = days.split_off(days.len().saturating_sub(30));
+    let formats = by_count(counts.formats);
+    let mut cameras = by_count(counts.cameras);
+    cameras.truncate(10);
+    Ok(Stats {
+        uploads_per_day: recent,
+        most_popular_format: formats
+            .first()
+            .and_then(|(f, _)| super::ImageFormat::parse(f))
+            .map(|f| f.name().to_uppercase()),
+        formats,
+        top_camera_models: cameras,
+    })
+}
+
+/// The widest Hamming distance a near-duplicate search takes.
+pub const MAX_DISTANCE: u32 = 16;
+
+/// Every 16-bit value within `radius` bits of `value`.
+fn within(value: u16, radius: u32) -> Vec<i64> {
+    let mut out = vec![i64::from(value)];
+    let mut frontier = vec![(value, 0u32)];
+    for _ in 0..radius {
+        let mut next = Vec::new();
+        for (v, from) in frontier {
+            // Flip bits above the last one flipped: each value once.
+            for bit in from..16 {
+                let w = v ^ (1 << bit);
+                out.push(i64::from(w));
+                next.push((w, bit + 1));
+            }
+        }
+        frontier = next;
+    }
+    out
+}
+
+/// A visible picture near another, and how near.
+#[derive(Debug, Clone)]
+pub struct Similar {
+    pub picture: Picture,
+    pub distance: u32,
+}
+
+/// `GET /images/{id}/similar`: visible pictures whose perceptual hash is
+/// within `max_distance` bits of this one's, nearest first. Indexed
+/// (multi-index hashing): a hash within d bits of another has one of its four
+/// 16-bit bands within d/4 bits of the other's same band, so only the
+/// pictures sharing such a band value are read and compared.
+pub async fn similar(
+    app: &App,
+    caller: &Caller,
+    id: Option<PictureId>,
+    max_distance: u32,
+    limit: usize,
+) -> Result<Vec<Similar>, Error> {
+    let picture = super::pictures::visible(app, caller, id).await?;
+    let Some(phash) = picture.facts.phash else {
+        return Err(Error::Missing(format!(
+            "picture {} has not been analysed yet (make backfill)",
+            picture.id
+        )));
+    };
+    let radius = max_distance / 4;
+    let mut near: Vec<(u32, i64)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (band, value) in crate::db::hash_bands(phash).into_iter().enumerate() {
+        let values = within(value as u16, radius);
+        for (other, hash) in app.db.hash_candidates(band, &values).await? {
+            let d = (hash ^ phash).count_ones();
+            if other != picture.id && d <= max_distance && seen.insert(other) {
+                near.push((d, other));
+            }
+        }
+    }
+    near.sort();
+    // Invisible ones drop out; read a few more than needed.
+    let ids: Vec<i64> = near.iter().map(|(_, id)| *id).collect();
+    let mut out = Vec::new();
+    for chunk in ids.chunks(limit.max(1) * 2) {
+        for p in app.db.visible_pictures(chunk, &caller.visibility()).await? {
+            let distance = near.iter().find(|(_, id)| *id == p.id).map_or(0, |(d, _)| *d);
+            out.push(Similar { picture: p, distance });
+        }
+        if out.len() >= limit {
+            break;
+        }
+    }
+    out.truncate(limit);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn neighbourhoods() {
+        assert_eq!(within(5, 0), vec![5]);
+        let one = within(0, 1);
+        assert_eq!(one.len(), 17);
+        let two = within(0xffff, 2);
+        assert_eq!(two.len(), 1 + 16 + 120);
+        let unique: std::collections::HashSet<_> = two.iter().collect();
+        assert_eq!(unique.len(), two.len());
+        assert!(two.iter().all(|v| (*v as u16 ^ 0xffff).count_ones() <= 2));
+    }
+}

@@ -1,0 +1,191 @@
+//! Asynchronous tagging. A queued picture is recorded `pending` with a row
+//! in the queue table, in the same transaction; a worker claims the row
+//! with a lease, tags the picture and records the tags, status and the
+//! row's removal in one transaction. A worker that dies mid-job leaves a
+//! lease that runs out, and the job is claimed again; doing it again
+//! replaces the tags rather than adding to them, so nothing counts twice.
+//! A job that keeps failing ends `failed`, with its reason.
+
+use async_trait::async_trait;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::types::{Confidence, Status};
+use super::{Error, ImageData, select_tags};
+use crate::app::App;
+use crate::auth::unix_now;
+use crate::store::StoreError;
+use crate::tagger::TaggerError;
+
+/// A claimed job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TagJob {
+    pub picture_id: i64,
+    pub min_confidence: f64,
+    /// Claims so far, this one included.
+    pub attempts: u32,
+}
+
+/// Where queued pictures are announced: the local worker, or SQS.
+#[async_trait]
+pub trait TagQueue: Send + Sync {
+    /// Announces a queued picture. The queue row already exists, so a lost
+    /// announcement only delays the job until a worker sweeps the table.
+    async fn enqueue(&self, picture_id: i64);
+}
+
+/// The queue of the local API: wakes its worker.
+#[derive(Default)]
+pub struct LocalQueue {
+    pub wake: tokio::sync::Notify,
+}
+
+#[async_trait]
+impl TagQueue for LocalQueue {
+    async fn enqueue(&self, _: i64) {
+        self.wake.notify_one();
+    }
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    Tagged,
+    /// Given up on: the picture is `failed` with this reason.
+    Failed(String),
+    /// To be tried again (a tagging service down): why.
+    Retry(String),
+    /// The picture was deleted meanwhile.
+    Gone,
+}
+
+/// Backoff before the next try: `first`, twice that, four times... at most 5 minutes.
+pub fn backoff_secs(first: i64, attempts: u32) -> i64 {
+    first.saturating_mul(1i64 << attempts.saturating_sub(1).min(16)).min(300)
+}
+
+/// Tags one claimed picture and records the outcome (`retry_at` tells a
+/// transient failure when to come back: `None` leaves the job free at once,
+/// for SQS to redeliver).
+pub async fn run_job(app: &App, job: &TagJob, backoff: bool) -> Result<JobOutcome, Error> {
+    let outcome = tag_job(app, job).await?;
+    let id = job.picture_id;
+    match &outcome {
+        JobOutcome::Tagged | JobOutcome::Gone => {}
+        JobOutcome::Failed(reason) => {
+            app.db.set_tags(id, &[], Status::Failed, Some(reason), None).await?;
+        }
+        JobOutcome::Retry(reason) if job.attempts >= app.settings.tag_max_attempts => {
+            let reason = format!("gave up after {} tries: {reason}", job.attempts);
+            app.db.set_tags(id, &[], Status::Failed, Some(&reason), None).await?;
+            return Ok(JobOutcome::Failed(reason));
+        }
+        JobOutcome::Retry(reason) => {
+            let wait = backoff_secs(app.settings.tag_retry_secs, job.attempts);
+            let at = unix_now() + if backoff { wait } else { 0 };
+            app.db.retry_job(id, at, reason).await?;
+        }
+    }
+    Ok(outcome)
+}
+
+async fn tag_job(app: &App, job: &TagJob) -> Result<JobOutcome, Error> {
+    let Some(picture) = app.db.picture(job.picture_id).await? else {
+        return Ok(JobOutcome::Gone);
+    };
+    let bytes = match app.store.get(&picture.path).await {
+        Ok(bytes) => bytes,
+        Err(StoreError::NotFound(_)) => {
+            return Ok(JobOutcome::Failed("the picture's file is missing".into()));
+        }
+        Err(e) => return Ok(JobOutcome::Retry(e.to_string())),
+    };
+    let image = match ImageData::from_bytes(bytes) {
+        Ok(image) => image,
+        Err(e) => return Ok(JobOutcome::Failed(e.to_string())),
+    };
+    let min = Confidence::parse(&job.min_confidence.to_string()).unwrap_or(Confidence::DEFAULT);
+    match app.tagger.tag(&image).await {
+        Ok(tagging) => {
+            let tags = select_tags(tagging.tags, min);
+            match app
+                .db
+                .set_tags(job.picture_id, &tags, Status::Tagged, None, tagging.faces)
+                .await?
+            {
+                true => Ok(JobOutcome::Tagged),
+                false => Ok(JobOutcome::Gone),
+            }
+        }
+        Err(TaggerError::BadImage(why)) => Ok(JobOutcome::Failed(why)),
+        Err(e) => Ok(JobOutcome::Retry(e.to_string())),
+    }
+}
+
+/// The worker of the local API: claims due jobs (as many at a time as the
+/// tagger runs in parallel), runs them, and sleeps until woken by a new
+/// upload or a second passes (retries come due). Runs until the process ends.
+pub async fn run_worker(app: Arc<App>, queue: Arc<LocalQueue>) {
+    let parallel = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+    loop {
+        let claimed = app
+            .db
+            .claim_jobs(unix_now(), app.settings.tag_lease_secs, parallel)
+            .await;
+        match claimed {
+            Ok(jobs) if !jobs.is_empty() => {
+                let runs = jobs.iter().map(|job| {
+                    let app = app.clone();
+                    let job = job.clone();
+                    // Each job runs to its end even if the worker is dropped.
+                    tokio::spawn(async move {
+                        match run_job(&app, &job, true).await {
+                            Ok(JobOutcome::Failed(why)) => {
+                                tracing::warn!(picture = job.picture_id, %why, "tagging failed for good");
+                            }
+                            Ok(JobOutcome::Retry(why)) => {
+                                tracing::warn!(picture = job.picture_id, %why, attempt = job.attempts, "tagging will be tried again");
+                            }
+                            Ok(_) => {}
+                            Err(e) => tracing::warn!(picture = job.picture_id, error = %e, "a tagging job could not be recorded; its lease will run out and it is tried again"),
+                        }
+                    })
+                });
+                for run in runs.collect::<Vec<_>>() {
+                    let _ = run.await;
+                }
+            }
+            Ok(_) => {
+                let _ = tokio::time::timeout(Duration::from_secs(1), queue.wake.notified()).await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the tagging queue cannot be read; trying again shortly");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        }
+    }
+}
+
+/// Runs every due job once (the scheduled drain of the `tag-image`
+/// function, a safety net for announcements that were lost).
+pub async fn drain(app: &App, limit: u32) -> Result<usize, Error> {
+    let jobs = app
+        .db
+        .claim_jobs(unix_now(), app.settings.tag_lease_secs, limit)
+        .await?;
+    for job in &jobs {
+        run_job(app, job, true).await?;
+    }
+    Ok(jobs.len())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn backoff_grows_then_stops() {
+        let b = |n| super::backoff_secs(2, n);
+        assert_eq!((b(1), b(2), b(3)), (2, 4, 8));
+        assert_eq!(b(30), 300);
+        assert_eq!(b(u32::MAX), 300);
+    }
+}

@@ -1,0 +1,119 @@
+//! Seed 002, an image service under `/api`: upload links, multipart uploads
+//! answering `{filename: sha256}`, files by their SHA-256, and statistics.
+//! `x-api-key` carries an admin or a user key, as every route reads it.
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{FromRequest, Path, RawQuery, Request, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+
+use crate::App;
+use crate::domain::analysis;
+use crate::domain::files;
+use crate::domain::uploads;
+use crate::domain::{Caller, Error, Limit, PictureId, SearchQuery};
+use crate::http::ApiError;
+use crate::http::body::json_body;
+use crate::http::caller::AnyCaller;
+use crate::http::params::Params;
+use crate::http::pictures::{error_json, file_response, parse_upload_options, upload_form};
+
+/// `POST /api/generate-upload-link {"expiry": 60}` → `{"upload_id": "..."}`.
+pub async fn generate_upload_link(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    #[derive(Deserialize)]
+    struct NewLink {
+        expiry: i64,
+    }
+    let new: NewLink = json_body(&headers, body, 65_536).await?;
+    let link = uploads::create_link(&app, &caller, new.expiry).await?;
+    Ok(Json(json!({"upload_id": link.id})).into_response())
+}
+
+/// `POST /api/upload-images/{upload_id}`, multipart `image_files` →
+/// `{"<filename>": "<sha256>"}`, a refused file mapped to `{error, message}`.
+pub async fn upload_images(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let options = parse_upload_options(query.as_deref())?;
+    let caller = uploads::link_caller(&app, &id).await?;
+    let form = axum::extract::Multipart::from_request(request, &app)
+        .await
+        .map_err(|e| ApiError::invalid("invalid_body", e.body_text()))?;
+    let answer = upload_form(&app, &caller, form, &options).await?;
+    let mut out = Map::new();
+    for (name, registered) in &answer.registered {
+        let hash = registered.picture.facts.hash.clone().unwrap_or_default();
+        out.insert(name.clone(), Value::String(hash));
+    }
+    for (name, e) in &answer.errors {
+        out.insert(name.clone(), error_json(e));
+    }
+    Ok(Json(Value::Object(out)).into_response())
+}
+
+/// `GET /api/images/{sha256}` → the bytes of the first picture with that
+/// content the caller may see (no key needed for a public one).
+pub async fn image(
+    State(app): State<Arc<App>>,
+    caller: AnyCaller,
+    Path(hash): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let caller = caller.0;
+    let hash = hash.to_ascii_lowercase();
+    let missing = || ApiError::from(Error::Missing(format!("there is no image {hash}")));
+    if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(missing());
+    }
+    let query = SearchQuery {
+        hash: Some(hash.clone()),
+        limit: Limit(1),
+        visibility: caller.visibility(),
+        ..SearchQuery::default()
+    };
+    let page = crate::domain::search(&app, &query).await?;
+    let picture = page.pictures.first().ok_or_else(missing)?;
+    let if_none_match = headers
+        .get(axum::http::header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok());
+    let answer = files::file(&app, &caller, Some(PictureId(picture.id)), None, if_none_match).await?;
+    Ok(file_response(answer))
+}
+
+/// `GET /api/stats`, in seed 002's words.
+pub async fn stats(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    Params::parse(query.as_deref(), &[])?;
+    let stats = analysis::stats(&app, &caller).await?;
+    let per_day: Map<String, Value> = stats
+        .uploads_per_day
+        .iter()
+        .map(|(day, n)| (day.clone(), json!(n)))
+        .collect();
+    let cameras: Vec<&str> = stats
+        .top_camera_models
+        .iter()
+        .map(|(c, _)| c.as_str())
+        .collect();
+    Ok(Json(json!({
+        "Image Upload Frequency Per Day (last 30 days)": per_day,
+        "Most Popular Image Format": stats.most_popular_format,
+        "Top 10 Popular Camera Models": cameras,
+    }))
+    .into_response())
+}
