@@ -49,6 +49,8 @@ EVENTS = [
      urllib.parse.urlencode({"rgbs": json.dumps([[255, 0, 0], [1, 2, 3]])})),
     ("colors", "rgb2hex-bad", "POST", "/rgb2hex", "/rgb2hex", "", FORM,
      urllib.parse.urlencode({"rgbs": "[[300, 0, 0]]"})),
+    ("web", "index", "GET", "/", "/", "", {"accept": "text/html"}, None),
+    ("web", "asset-missing", "GET", "/assets/{file}", "/assets/nothing.js", "", {}, None),
 ]
 
 

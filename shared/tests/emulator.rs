@@ -16,7 +16,7 @@ async fn requests_no_route_names_never_reach_a_function() {
         (reqwest::Method::GET, "/pictures"),
         (reqwest::Method::GET, "/images/1/tags"),
         (reqwest::Method::POST, "/tags"),
-        (reqwest::Method::DELETE, "/images/1"),
+        (reqwest::Method::DELETE, "/tags"),
     ] {
         let r = t
             .client

@@ -110,7 +110,7 @@ fn each_function_has_only_the_access_it_needs() {
             "get-image" => bucket(&["s3:GetObject", "s3:PutObject", "s3:ListBucket"]),
             "manage-images" | "accounts" => bucket(&["s3:DeleteObject", "s3:ListBucket"]),
             "uploads" => bucket(&["s3:PutObject"]),
-            "get-tags" | "colors" => bucket(&[]),
+            "get-tags" | "colors" | "web" => bucket(&[]),
             other => panic!("{other} has no expected access"),
         };
         assert_eq!(actions, expected, "{binary}");

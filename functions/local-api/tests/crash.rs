@@ -87,9 +87,13 @@ async fn upload_until_killed(url: String, acked: Acked) {
         "multipage_rgb.tif",
     ];
     let client = reqwest::Client::new();
+    // Bytes after the end of the image make every upload a picture of its
+    // own (the same bytes again would be the picture already there).
+    let client_id: u64 = rand::rng().random();
     for i in 0.. {
-        let data =
-            base64::engine::general_purpose::STANDARD.encode(fixture(images[i % images.len()]));
+        let mut bytes = fixture(images[i % images.len()]);
+        bytes.extend_from_slice(format!("{client_id:016x}{i:08}").as_bytes());
+        let data = base64::engine::general_purpose::STANDARD.encode(bytes);
         let Ok(response) = client
             .post(format!("{url}/images?min_confidence=5"))
             .json(&serde_json::json!({ "data": data }))

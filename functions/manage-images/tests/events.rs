@@ -65,8 +65,8 @@ async fn an_admin_renames_tags_and_deletes_a_picture() {
 async fn serves_only_its_own_routes() {
     let t = TestApp::start(Backend::Sqlite).await;
     for v in VERSIONS {
-        let upload = repo_root().join(format!("functions/post-image/events/{v}post.json"));
-        let (status, _, body) = invoke_event(&t.app, FUNCTION, &upload).await;
+        let stats = repo_root().join(format!("functions/get-tags/events/{v}all.json"));
+        let (status, _, body) = invoke_event(&t.app, FUNCTION, &stats).await;
         assert_eq!((status, body["error"].as_str()), (404, Some("not_found")), "{v}");
     }
     t.assert_nothing_stored().await;

@@ -13,6 +13,7 @@ mod routes;
 mod seeds;
 mod uploads;
 mod users;
+mod web;
 
 pub use caller::AnyCaller;
 pub use docs::{OPENAPI_YAML, docs_router, openapi_json};

@@ -85,6 +85,9 @@ pub const ROUTES: &[Route] = &[
     route("POST", "/api/v1/images", "post-image"),
     route("GET", "/api/v1/images/private/summary", "get-images"),
     route("DELETE", "/api/v1/images", "manage-images"),
+    // The web gallery.
+    route("GET", "/", "web"),
+    route("GET", "/assets/{file}", "web"),
 ];
 
 /// Every function binary that serves HTTP routes, by name.
@@ -97,10 +100,11 @@ pub const FUNCTIONS: &[&str] = &[
     "accounts",
     "uploads",
     "colors",
+    "web",
 ];
 
 fn handler(route: &Route) -> MethodRouter<Arc<App>> {
-    use super::{analysis as a, pictures as p, seeds, uploads as u, users};
+    use super::{analysis as a, pictures as p, seeds, uploads as u, users, web};
     match (route.method, route.path) {
         ("POST", "/images" | "/image" | "/images/tags") => post(p::post_image),
         ("GET", "/images") => get(p::get_images),
@@ -142,6 +146,8 @@ fn handler(route: &Route) -> MethodRouter<Arc<App>> {
         ("POST", "/api/v1/images") => post(seeds::s004::register),
         ("GET", "/api/v1/images/private/summary") => get(seeds::s004::private_summary),
         ("DELETE", "/api/v1/images") => delete(seeds::s004::delete_images),
+        ("GET", "/") => get(web::index),
+        ("GET", "/assets/{file}") => get(web::asset),
         (method, path) => unreachable!("no handler for {method} {path}"),
     }
 }

@@ -1,0 +1,6 @@
+//! The `web` Lambda function: the web gallery's page and assets.
+
+#[tokio::main]
+async fn main() -> Result<(), pictures::lambda::Error> {
+    pictures::lambda::run("web").await
+}

@@ -1,0 +1,78 @@
+//! The web gallery: static HTML, CSS and ES modules from `web/`, compiled
+//! into the binary (no build step, no external assets), served with a
+//! Content-Security-Policy that allows nothing from elsewhere but the
+//! pictures' own presigned URLs.
+
+use axum::extract::Path;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::ApiError;
+
+#[derive(rust_embed::Embed)]
+#[folder = "../web/"]
+struct Assets;
+
+/// Scripts, styles, fonts and frames only from here; images also from the
+/// store's presigned URLs (https) and the page's own blobs (previews of
+/// files about to be uploaded).
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+    img-src 'self' blob: data: https:; connect-src 'self'; font-src 'self'; \
+    object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+fn mime(name: &str) -> &'static str {
+    match name.rsplit('.').next().unwrap_or("") {
+        "html" => "text/html; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "ico" => "image/x-icon",
+        "json" | "webmanifest" => "application/json",
+        _ => "application/octet-stream",
+    }
+}
+
+fn serve(name: &str, headers: &HeaderMap) -> Response {
+    let Some(file) = Assets::get(name) else {
+        return ApiError::RouteNotFound.into_response();
+    };
+    let etag = format!(
+        "\"{}\"",
+        crate::auth::hex(&file.metadata.sha256_hash()[..16])
+    );
+    let etag = HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"\""));
+    let common = [
+        (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)),
+        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+        // Assets change with the binary: revalidate, cheaply, by entity tag.
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        (header::ETAG, etag.clone()),
+    ];
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|v| v.as_bytes() == etag.as_bytes());
+    if fresh {
+        return (StatusCode::NOT_MODIFIED, common).into_response();
+    }
+    (
+        common,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(mime(name)))],
+        file.data.into_owned(),
+    )
+        .into_response()
+}
+
+/// `GET /`: the gallery.
+pub async fn index(headers: HeaderMap) -> Response {
+    serve("index.html", &headers)
+}
+
+/// `GET /assets/{file}`: its scripts, styles and icons.
+pub async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
+    if file.contains('/') || file.starts_with('.') || file == "index.html" {
+        return ApiError::RouteNotFound.into_response();
+    }
+    serve(&file, &headers)
+}
