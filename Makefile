@@ -1,9 +1,9 @@
 # One file for people and CI: `make run`, `make test`. `make help` lists the rest.
 SHELL := /bin/bash
 CARGO ?= cargo
-FUNCTIONS := post-image get-images get-image get-tags
+FUNCTIONS := post-image get-images get-image get-tags manage-images accounts uploads colors web tag-image
 
-.PHONY: help run watch test lint fmt build lambda bench model calibrate services tools check-templates reconcile bench-lambda bench-scale fuzz clean
+.PHONY: help run watch test lint fmt build lambda bench model calibrate services tools check-templates reconcile bench-lambda bench-scale fuzz clean backfill backfill-rows retag
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -14,7 +14,7 @@ run: model ## the local API on 127.0.0.1:8080 (BIND overrides) with the embedded
 watch: model tools ## every function under `cargo lambda watch` on 127.0.0.1:9000 (the production routes), embedded defaults
 	.venv/bin/cargo-lambda lambda watch -A 127.0.0.1 -P 9000
 
-test: model services tools ## every test (SQLite and MariaDB/MySQL, local API and cargo lambda watch), the template and compose checks, schemathesis
+test: model services tools ## every test (SQLite and MariaDB/MySQL, local API and cargo lambda watch, the CLI), the template and compose checks, schemathesis, the gallery in Chromium
 	@if command -v cargo-nextest >/dev/null 2>&1; then \
 	  PATH="$$HOME/.cargo/bin:$$PATH" $(CARGO) nextest run --workspace --no-fail-fast; \
 	else \
@@ -22,6 +22,7 @@ test: model services tools ## every test (SQLite and MariaDB/MySQL, local API an
 	fi
 	$(MAKE) --no-print-directory check-templates
 	scripts/schemathesis.sh
+	scripts/gallery-test.sh
 
 lint: ## formatting and clippy, warnings as errors
 	$(CARGO) fmt --all -- --check
@@ -75,6 +76,9 @@ tools: ## install cfn-lint, schemathesis, cargo-lambda (.venv), docker-compose a
 check-templates: tools ## lint template.yaml, validate docker-compose.yml
 	.venv/bin/cfn-lint template.yaml
 	docker-compose -f docker-compose.yml config -q
+
+backfill: ## read EXIF, colours and hashes from the files of pictures recorded before they were read (resumable)
+	$(CARGO) run --release -q -p local-api -- analyze
 
 backfill-rows: ## give rows of the original app their sizes and tag lists once (the local API also does it at start)
 	$(CARGO) run --release -q -p local-api -- backfill

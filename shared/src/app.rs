@@ -112,7 +112,14 @@ impl App {
         };
         let (queue, local_queue): (Arc<dyn TagQueue>, _) = match &config.tag_queue_url {
             Some(url) => (
-                Arc::new(crate::queue::SqsQueue::open(url, &config.s3, config.sqs_endpoint_url.as_deref()).await),
+                Arc::new(
+                    crate::queue::SqsQueue::open(
+                        url,
+                        &config.s3,
+                        config.sqs_endpoint_url.as_deref(),
+                    )
+                    .await,
+                ),
                 None,
             ),
             None => {

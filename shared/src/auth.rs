@@ -37,10 +37,12 @@ pub fn key_hash(key: &str) -> String {
 
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// Equal strings, compared in time that does not depend on where they differ.
@@ -180,7 +182,9 @@ impl JwtVerifier {
         let id = match claims.user_id {
             Some(serde_json::Value::String(s)) => s,
             Some(serde_json::Value::Number(n)) => n.to_string(),
-            _ => claims.sub.ok_or_else(|| bad("it names no user (user_id or sub)"))?,
+            _ => claims
+                .sub
+                .ok_or_else(|| bad("it names no user (user_id or sub)"))?,
         };
         Ok(User {
             id: UserId::parse(&id)?,
@@ -304,7 +308,11 @@ mod tests {
                 "s3cret",
                 Algorithm::HS256,
             ),
-            token(serde_json::json!({"sub": "bob"}), "s3cret", Algorithm::HS256),
+            token(
+                serde_json::json!({"sub": "bob"}),
+                "s3cret",
+                Algorithm::HS256,
+            ),
             token(
                 serde_json::json!({"sub": "bob", "exp": exp}),
                 "s3cret",
@@ -344,7 +352,10 @@ mod tests {
         let s = UrlSigner::new(b"key");
         let now = unix_now();
         let sig = s.sign("/images/1/file", now + 60);
-        assert!(s.check("/images/1/file", &(now + 60).to_string(), &sig, now).is_ok());
+        assert!(
+            s.check("/images/1/file", &(now + 60).to_string(), &sig, now)
+                .is_ok()
+        );
         let code = |r: Result<(), Error>| match r {
             Err(Error::Forbidden { code, .. }) => code,
             other => panic!("{other:?}"),
@@ -362,6 +373,9 @@ mod tests {
             code(s.check("/images/1/file", &(now - 1).to_string(), &old, now)),
             "url_expired"
         );
-        assert_ne!(UrlSigner::new(b"other").sign("/images/1/file", now), s.sign("/images/1/file", now));
+        assert_ne!(
+            UrlSigner::new(b"other").sign("/images/1/file", now),
+            s.sign("/images/1/file", now)
+        );
     }
 }

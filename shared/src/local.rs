@@ -69,7 +69,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// Every function's routes, the documentation and the health check: what
 /// the local API serves.
 pub fn local_router(app: std::sync::Arc<App>) -> axum::Router {
-    router(app, None).merge(docs_router())
+    let auth = app.auth.mode;
+    router(app, None)
+        .merge(docs_router(auth))
+        // A connection is the local API's own (on Lambda, API Gateway's).
+        .layer(axum::middleware::from_fn(crate::http::close_if_unread))
 }
 
 async fn sweep(app: &App, grace: std::time::Duration) {

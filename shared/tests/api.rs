@@ -27,14 +27,16 @@ fn ids(list: &Value) -> Vec<i64> {
 /// Records a picture with a chosen date straight through the database port,
 /// as a registration at that time would have.
 async fn seed(t: &TestApp, date: &str, tags: &[(&str, f64)]) -> i64 {
-    let tags: Vec<Tag> = tags
-        .iter()
-        .map(|(n, c)| Tag::new(*n, *c, None))
-        .collect();
+    let tags: Vec<Tag> = tags.iter().map(|(n, c)| Tag::new(*n, *c, None)).collect();
     match t
         .app
         .db
-        .insert_picture(&NewPicture::plain("/nonexistent/seeded.jpg", date, 2048, &tags))
+        .insert_picture(&NewPicture::plain(
+            "/nonexistent/seeded.jpg",
+            date,
+            2048,
+            &tags,
+        ))
         .await
         .unwrap()
     {
@@ -46,7 +48,7 @@ async fn seed(t: &TestApp, date: &str, tags: &[(&str, f64)]) -> i64 {
 contract_tests! {
     async fn upload_then_read_back(backend) {
         let t = TestApp::start(backend).await;
-        let rocket = fixture("rocket.jpg");
+        let rocket = t.photo("rocket.jpg");
         let r = t.post_image(&rocket, "").await;
         assert_eq!(r.status(), 201);
         let location = r.headers()["location"].to_str().unwrap().to_string();
@@ -87,7 +89,7 @@ contract_tests! {
 
     async fn alias_route_and_threshold(backend) {
         let t = TestApp::start(backend).await;
-        let png = fixture("chelsea.png");
+        let png = t.photo("chelsea.png");
         let r = t.client.post(format!("{}/image?min_confidence=60", t.url))
             .json(&serde_json::json!({"data": format!("data:image/png;base64,{}", b64(&png))}))
             .send().await.unwrap();
@@ -95,7 +97,7 @@ contract_tests! {
         assert_eq!(r.status(), 200);
         let body: Value = r.json().await.unwrap();
         assert_eq!(tag_names(&body), ["rocket", "sky", "missile"], "60 >= 60 is kept");
-        let r = t.post_image(&fixture("coffee.png"), "?min_confidence=100").await;
+        let r = t.post_image(&t.photo("coffee.png"), "?min_confidence=100").await;
         assert_eq!(r.status(), 201);
         let body: Value = r.json().await.unwrap();
         assert_eq!(body["tags"], serde_json::json!([]));
@@ -130,7 +132,7 @@ contract_tests! {
         let long = "a-tag-name-that-is-far-longer-than-thirty-two-characters";
         let cut: String = long.chars().take(32).collect();
         t.cloud.set_tags(&[(long, 85.0), (&format!("{cut}-other-ending"), 90.0), ("Sky", 99.0), ("sky", 81.0)]);
-        let r = t.post_image(&fixture("rocket.jpg"), "").await;
+        let r = t.post_image(&t.photo("rocket.jpg"), "").await;
         assert_eq!(r.status(), 201);
         let posted: Value = r.json().await.unwrap();
         assert_eq!(posted["tags"], serde_json::json!([
@@ -249,7 +251,7 @@ contract_tests! {
     async fn missing_picture_and_file(backend) {
         let t = TestApp::start(backend).await;
         assert_error(t.get("/images/12345").await, 404, "not_found").await;
-        let r = t.post_image(&fixture("rocket.jpg"), "").await;
+        let r = t.post_image(&t.photo("rocket.jpg"), "").await;
         let id = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
         std::fs::remove_file(&t.files()[0]).unwrap();
         let body = assert_error(t.get(&format!("/images/{id}")).await, 503, "image_unavailable").await;
@@ -309,7 +311,7 @@ contract_tests! {
     async fn image_bytes_survive_the_round_trip(backend) {
         let t = TestApp::start(backend).await;
         for name in ["rocket.jpg", "chelsea.png", "no_time_for_that_tiny.gif", "multipage_rgb.tif"] {
-            let bytes = fixture(name);
+            let bytes = t.photo(name);
             let encoded = b64(&bytes);
             let wrapped: Vec<&str> = encoded.as_bytes().chunks(76).map(|c| std::str::from_utf8(c).unwrap()).collect();
             let body = serde_json::to_string(&serde_json::json!({"data": wrapped.join("\n")})).unwrap().replace('/', "\\/");
@@ -321,7 +323,7 @@ contract_tests! {
             assert_eq!(got["data"], posted["data"], "{name}");
         }
         let mut stored: Vec<Vec<u8>> = t.files().iter().map(|f| std::fs::read(f).unwrap()).collect();
-        let mut sent: Vec<Vec<u8>> = ["rocket.jpg", "chelsea.png", "no_time_for_that_tiny.gif", "multipage_rgb.tif"].map(fixture).to_vec();
+        let mut sent: Vec<Vec<u8>> = ["rocket.jpg", "chelsea.png", "no_time_for_that_tiny.gif", "multipage_rgb.tif"].map(|n| t.photo(n)).to_vec();
         stored.sort();
         sent.sort();
         assert!(stored == sent, "the files hold the uploads' bytes");

@@ -75,7 +75,12 @@ async fn retag(backend: Backend) {
     t.cloud
         .set_tags(&[("rocket", 70.0), ("launch", 90.0), ("sky", 85.25)]);
     // Anonymous callers cannot: the 404 of a picture they may not change.
-    let r = t.client.post(format!("{}/images/1/retag", t.url)).send().await.unwrap();
+    let r = t
+        .client
+        .post(format!("{}/images/1/retag", t.url))
+        .send()
+        .await
+        .unwrap();
     assert_error(r, 404, "not_found").await;
     let r = t
         .client

@@ -88,7 +88,8 @@ fn every_function_has_a_crate_and_events() {
 fn each_function_has_only_the_access_it_needs() {
     let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
     let template: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
-    let bucket = |actions: &[&str]| -> BTreeSet<String> { actions.iter().map(|a| a.to_string()).collect() };
+    let bucket =
+        |actions: &[&str]| -> BTreeSet<String> { actions.iter().map(|a| a.to_string()).collect() };
     for (_, resource) in template["Resources"].as_mapping().unwrap() {
         if resource["Type"] != "AWS::Serverless::Function" {
             continue;
@@ -105,7 +106,9 @@ fn each_function_has_only_the_access_it_needs() {
             .map(|a| a.as_str().unwrap().to_string())
             .collect();
         let expected = match binary {
-            "post-image" | "tag-image" => bucket(&["s3:PutObject", "s3:GetObject", "s3:DeleteObject"]),
+            "post-image" | "tag-image" => {
+                bucket(&["s3:PutObject", "s3:GetObject", "s3:DeleteObject"])
+            }
             "get-images" => bucket(&["s3:GetObject"]),
             "get-image" => bucket(&["s3:GetObject", "s3:PutObject", "s3:ListBucket"]),
             "manage-images" | "accounts" => bucket(&["s3:DeleteObject", "s3:ListBucket"]),

@@ -93,7 +93,12 @@ async fn imagga_fetches_a_presigned_staging_url() {
 
     // Tagging fails: the staging copy is deleted all the same.
     t.cloud.fail_imagga(wiremock::ResponseTemplate::new(500));
-    assert_error(t.post_image(&fixture("chelsea.png"), "").await, 502, "tagging_failed").await;
+    assert_error(
+        t.post_image(&fixture("chelsea.png"), "").await,
+        502,
+        "tagging_failed",
+    )
+    .await;
     assert_eq!(s3.objects().len(), 1);
 }
 

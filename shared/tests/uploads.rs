@@ -12,20 +12,34 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn md5_hex(bytes: &[u8]) -> String {
-    Md5::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Md5::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn with(vars: &[(&str, &str)]) -> Options {
     Options {
-        vars: vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        vars: vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         ..Options::default()
     }
 }
 
 async fn new_user(t: &TestApp) -> String {
-    let r = t.client.post(format!("{}/users", t.url)).send().await.unwrap();
+    let r = t
+        .client
+        .post(format!("{}/users", t.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
-    r.json::<Value>().await.unwrap()["api_key"].as_str().unwrap().to_string()
+    r.json::<Value>().await.unwrap()["api_key"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 /// Waits (up to 20 s) until the picture's status is no longer `pending`.
@@ -217,11 +231,20 @@ async fn presigned_flow(t: &TestApp, key: &str, s3: Option<&S3Server>) {
     for (slot, bytes) in slots.iter().zip([&cat, &cup, &cat]) {
         assert_eq!(slot["method"], "PUT");
         // A plain HTTP PUT of the binary, no credentials: the URL is the permission.
-        let r = plain.put(absolute(slot["url"].as_str().unwrap())).body(bytes.clone()).send().await.unwrap();
+        let r = plain
+            .put(absolute(slot["url"].as_str().unwrap()))
+            .body(bytes.clone())
+            .send()
+            .await
+            .unwrap();
         assert!(r.status().is_success(), "{}", r.text().await.unwrap());
     }
     if let Some(s3) = s3 {
-        let uploaded = s3.objects().into_iter().filter(|o| o.to_string_lossy().contains("/uploads/")).count();
+        let uploaded = s3
+            .objects()
+            .into_iter()
+            .filter(|o| o.to_string_lossy().contains("/uploads/"))
+            .count();
         assert_eq!(uploaded, 3, "the objects went straight to the bucket");
     }
     let id = |i: usize| slots[i]["image_id"].as_str().unwrap().to_string();
@@ -245,16 +268,29 @@ async fn presigned_flow(t: &TestApp, key: &str, s3: Option<&S3Server>) {
     let images = answer["images"].as_array().unwrap();
     assert_eq!(images.len(), 2, "{answer}");
     assert_eq!(images[0]["name"], "nicecat");
-    let user_tags: Vec<&Value> = images[0]["tags"].as_array().unwrap().iter().filter(|t| t["source"] == "user").collect();
+    let user_tags: Vec<&Value> = images[0]["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["source"] == "user")
+        .collect();
     assert_eq!(user_tags.len(), 2);
-    assert_eq!(user_tags[0], &json!({"tag": "leafy", "confidence": 100.0, "source": "user"}));
+    assert_eq!(
+        user_tags[0],
+        &json!({"tag": "leafy", "confidence": 100.0, "source": "user"})
+    );
     // The third slot held the same bytes as the first: the same picture.
     assert_eq!(images[1]["id"], images[0]["id"]);
     let errors: Vec<(String, String)> = answer["errors"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["image_id"].as_str().unwrap().to_string(), e["error"].as_str().unwrap().to_string()))
+        .map(|e| {
+            (
+                e["image_id"].as_str().unwrap().to_string(),
+                e["error"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     assert_eq!(
         errors,
@@ -266,11 +302,27 @@ async fn presigned_flow(t: &TestApp, key: &str, s3: Option<&S3Server>) {
     );
     // The mismatched object is gone; registering it again finds nothing.
     let again = json!({"images": [{"image_id": id(1), "hash": md5_hex(&cup)}]});
-    let r = t.client.post(format!("{}/images/batch", t.url)).header("x-api-key", key).json(&again).send().await.unwrap();
+    let r = t
+        .client
+        .post(format!("{}/images/batch", t.url))
+        .header("x-api-key", key)
+        .json(&again)
+        .send()
+        .await
+        .unwrap();
     let answer: Value = r.json().await.unwrap();
     assert_eq!(answer["errors"][0]["error"], "not_found", "{answer}");
     // Found by its tags and name.
-    let found: Value = t.client.get(format!("{}/images?tags=leafy&name=nice", t.url)).header("x-api-key", key).send().await.unwrap().json().await.unwrap();
+    let found: Value = t
+        .client
+        .get(format!("{}/images?tags=leafy&name=nice", t.url))
+        .header("x-api-key", key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(found.as_array().unwrap().len(), 1);
 
     // An expired URL is refused (on a folder store the service checks it).
@@ -278,19 +330,44 @@ async fn presigned_flow(t: &TestApp, key: &str, s3: Option<&S3Server>) {
         let signer = t.app.signer().await.unwrap();
         let old = chrono::Utc::now().timestamp() - 10;
         let path = format!("/uploads/put/{}", id(3));
-        let url = format!("{}{path}?expires={old}&sig={}", t.url, signer.sign(&path, old));
-        assert_error(plain.put(url).body(cup.clone()).send().await.unwrap(), 403, "url_expired").await;
+        let url = format!(
+            "{}{path}?expires={old}&sig={}",
+            t.url,
+            signer.sign(&path, old)
+        );
+        assert_error(
+            plain.put(url).body(cup.clone()).send().await.unwrap(),
+            403,
+            "url_expired",
+        )
+        .await;
         let tampered = absolute(slots[3]["url"].as_str().unwrap()).replace(&id(3), &id(2));
-        assert_error(plain.put(tampered).body(cup.clone()).send().await.unwrap(), 403, "bad_signature").await;
+        assert_error(
+            plain.put(tampered).body(cup.clone()).send().await.unwrap(),
+            403,
+            "bad_signature",
+        )
+        .await;
     }
     // An object never registered is swept once its URL expired.
-    let r = plain.put(absolute(slots[3]["url"].as_str().unwrap())).body(cup.clone()).send().await.unwrap();
+    let r = plain
+        .put(absolute(slots[3]["url"].as_str().unwrap()))
+        .body(cup.clone())
+        .send()
+        .await
+        .unwrap();
     assert!(r.status().is_success());
     t.execute("UPDATE upload_slots SET expires = 1").await;
-    let report = pictures::domain::reconcile(&t.app, Duration::from_secs(600)).await.unwrap();
+    let report = pictures::domain::reconcile(&t.app, Duration::from_secs(600))
+        .await
+        .unwrap();
     assert_eq!(report.expired_slots, 1);
     if let Some(s3) = s3 {
-        let left = s3.objects().into_iter().filter(|o| o.to_string_lossy().contains("/uploads/")).count();
+        let left = s3
+            .objects()
+            .into_iter()
+            .filter(|o| o.to_string_lossy().contains("/uploads/"))
+            .count();
         assert_eq!(left, 0);
     } else {
         let uploads = t.images.join("uploads");

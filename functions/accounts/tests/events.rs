@@ -25,17 +25,29 @@ async fn an_admin_creates_a_user_whose_key_works_at_once() {
             ..Options::default()
         };
         let t = TestApp::start_with(Backend::Sqlite, options).await;
-        let (status, headers, body) =
-            invoke_event(&t.app, FUNCTION, &event_path(&format!("{v}create-user.json"))).await;
+        let (status, headers, body) = invoke_event(
+            &t.app,
+            FUNCTION,
+            &event_path(&format!("{v}create-user.json")),
+        )
+        .await;
         assert_eq!(status, 201, "{v}: {body}");
         assert_eq!(headers["content-type"], "application/json");
         assert_eq!(body["email"], "ann@example.org");
         assert_eq!(body["image_upload_count"], 0);
         let key = body["api_key"].as_str().unwrap();
         // The same email again is a conflict.
-        let (status, _, again) =
-            invoke_event(&t.app, FUNCTION, &event_path(&format!("{v}create-user.json"))).await;
-        assert_eq!((status, again["error"].as_str()), (409, Some("conflict")), "{v}");
+        let (status, _, again) = invoke_event(
+            &t.app,
+            FUNCTION,
+            &event_path(&format!("{v}create-user.json")),
+        )
+        .await;
+        assert_eq!(
+            (status, again["error"].as_str()),
+            (409, Some("conflict")),
+            "{v}"
+        );
         // The key works through the local API straight away.
         let me: serde_json::Value = t
             .client
@@ -58,7 +70,11 @@ async fn no_key_and_a_wrong_key_are_401() {
         for event in ["me-anonymous", "me-bad-key"] {
             let (status, _, body) =
                 invoke_event(&t.app, FUNCTION, &event_path(&format!("{v}{event}.json"))).await;
-            assert_eq!((status, body["error"].as_str()), (401, Some("unauthorized")), "{v}{event}");
+            assert_eq!(
+                (status, body["error"].as_str()),
+                (401, Some("unauthorized")),
+                "{v}{event}"
+            );
             assert!(body["detail"].as_str().is_some(), "{body}");
         }
     }

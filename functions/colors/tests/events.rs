@@ -30,10 +30,22 @@ async fn colours_of_an_image_and_hex_codes() {
         assert_eq!(colors[0]["fraction"], 1.0);
         let (status, _, body) =
             invoke_event(&t.app, FUNCTION, &event_path(&format!("{v}rgb2hex.json"))).await;
-        assert_eq!((status, body), (200, serde_json::json!(["#ff0000", "#010203"])), "{v}");
-        let (status, _, body) =
-            invoke_event(&t.app, FUNCTION, &event_path(&format!("{v}rgb2hex-bad.json"))).await;
-        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_field")), "{v}");
+        assert_eq!(
+            (status, body),
+            (200, serde_json::json!(["#ff0000", "#010203"])),
+            "{v}"
+        );
+        let (status, _, body) = invoke_event(
+            &t.app,
+            FUNCTION,
+            &event_path(&format!("{v}rgb2hex-bad.json")),
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_field")),
+            "{v}"
+        );
         t.assert_nothing_stored().await;
     }
 }

@@ -36,7 +36,11 @@ async fn a_picture_with_its_data_on_both_routes() {
             .collect();
         keys.sort();
         // Part 1's fields, and what Part 2 adds to every picture.
-        let mut expected = vec!["data", "date", "id", "size", "tags", "camera", "colors", "faces", "format", "gps", "hash", "height", "name", "owner", "private", "status", "taken_at", "view_url", "width"];
+        let mut expected = vec![
+            "data", "date", "id", "size", "tags", "camera", "colors", "faces", "format", "gps",
+            "hash", "height", "name", "owner", "private", "status", "taken_at", "view_url",
+            "width",
+        ];
         expected.sort();
         assert_eq!(keys, expected, "{v}");
         assert_eq!(body["id"], 1);

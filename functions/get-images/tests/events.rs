@@ -39,7 +39,10 @@ async fn listings_searches_and_pages() {
             .map(String::as_str)
             .collect();
         keys.sort();
-        let mut expected = vec!["date", "id", "size", "tags", "camera", "colors", "faces", "format", "gps", "hash", "height", "name", "owner", "private", "status", "taken_at", "view_url", "width"];
+        let mut expected = vec![
+            "date", "id", "size", "tags", "camera", "colors", "faces", "format", "gps", "hash",
+            "height", "name", "owner", "private", "status", "taken_at", "view_url", "width",
+        ];
         expected.sort();
         assert_eq!(keys, expected, "{v}: listings carry no data");
 

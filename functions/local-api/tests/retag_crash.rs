@@ -75,7 +75,12 @@ async fn check(database_url: &str, min: f64) -> usize {
     };
     assert_eq!(pending, 0, "the finished run leaves no cursor behind");
     for (id, list) in &lists {
-        let list: Vec<(String, f64)> = serde_json::from_str(list).unwrap();
+        // [["cat", 93.21, "model"], ...]: name and confidence, then the source.
+        let list: Vec<(String, f64)> = serde_json::from_str::<Vec<serde_json::Value>>(list)
+            .unwrap()
+            .iter()
+            .map(|t| (t[0].as_str().unwrap().to_string(), t[1].as_f64().unwrap()))
+            .collect();
         let from_rows: Vec<(String, f64)> = rows
             .iter()
             .filter(|(p, _, _)| p == id)

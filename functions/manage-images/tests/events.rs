@@ -28,7 +28,12 @@ fn admin() -> Options {
 async fn an_admin_renames_tags_and_deletes_a_picture() {
     for v in VERSIONS {
         let t = TestApp::start_with(Backend::Sqlite, admin()).await;
-        assert_eq!(t.post_image(&fixture("no_time_for_that_tiny.gif"), "").await.status(), 201);
+        assert_eq!(
+            t.post_image(&fixture("no_time_for_that_tiny.gif"), "")
+                .await
+                .status(),
+            201
+        );
         let (status, headers, body) =
             invoke_event(&t.app, FUNCTION, &event_path(&format!("{v}patch.json"))).await;
         assert_eq!(status, 200, "{v}: {body}");
@@ -46,18 +51,39 @@ async fn an_admin_renames_tags_and_deletes_a_picture() {
             "{v}"
         );
         // Anonymous callers may not delete anonymous pictures: the 404 of no picture.
-        let (status, _, body) =
-            invoke_event(&t.app, FUNCTION, &event_path(&format!("{v}delete-anonymous.json"))).await;
-        assert_eq!((status, body["error"].as_str()), (404, Some("not_found")), "{v}");
+        let (status, _, body) = invoke_event(
+            &t.app,
+            FUNCTION,
+            &event_path(&format!("{v}delete-anonymous.json")),
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (404, Some("not_found")),
+            "{v}"
+        );
         assert_eq!(t.row_counts().await.0, 1);
-        let (status, _, _) = invoke_event(&t.app, FUNCTION, &event_path(&format!("{v}delete.json"))).await;
+        let (status, _, _) =
+            invoke_event(&t.app, FUNCTION, &event_path(&format!("{v}delete.json"))).await;
         assert_eq!(status, 204, "{v}");
         assert_eq!(t.row_counts().await, (0, 0), "{v}: rows gone");
-        assert!(t.files().iter().all(|f| f.is_dir()), "{v}: file gone: {:?}", t.files());
-        let (status, _, body) =
-            invoke_event(&t.app, FUNCTION, &event_path(&format!("{v}delete-many.json"))).await;
+        assert!(
+            t.files().iter().all(|f| f.is_dir()),
+            "{v}: file gone: {:?}",
+            t.files()
+        );
+        let (status, _, body) = invoke_event(
+            &t.app,
+            FUNCTION,
+            &event_path(&format!("{v}delete-many.json")),
+        )
+        .await;
         assert_eq!(status, 200, "{v}: {body}");
-        assert_eq!(body, serde_json::json!({"deleted": [], "not_found": [1, 999]}), "{v}");
+        assert_eq!(
+            body,
+            serde_json::json!({"deleted": [], "not_found": [1, 999]}),
+            "{v}"
+        );
     }
 }
 
@@ -67,7 +93,11 @@ async fn serves_only_its_own_routes() {
     for v in VERSIONS {
         let stats = repo_root().join(format!("functions/get-tags/events/{v}all.json"));
         let (status, _, body) = invoke_event(&t.app, FUNCTION, &stats).await;
-        assert_eq!((status, body["error"].as_str()), (404, Some("not_found")), "{v}");
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (404, Some("not_found")),
+            "{v}"
+        );
     }
     t.assert_nothing_stored().await;
 }

@@ -21,8 +21,12 @@ fn event_path(event: &str) -> PathBuf {
 async fn links_and_upload_urls() {
     for v in VERSIONS {
         let t = TestApp::start(Backend::Sqlite).await;
-        let (status, _, body) =
-            invoke_event(&t.app, FUNCTION, &event_path(&format!("{v}upload-link.json"))).await;
+        let (status, _, body) = invoke_event(
+            &t.app,
+            FUNCTION,
+            &event_path(&format!("{v}upload-link.json")),
+        )
+        .await;
         assert_eq!(status, 201, "{v}: {body}");
         let id = body["upload_id"].as_str().unwrap();
         assert_eq!(id.len(), 32);
@@ -37,13 +41,24 @@ async fn links_and_upload_urls() {
                 assert_eq!(u["method"], "PUT");
                 let url = u["url"].as_str().unwrap();
                 assert!(
-                    url.starts_with(&format!("/uploads/put/{}?expires=", u["image_id"].as_str().unwrap())),
+                    url.starts_with(&format!(
+                        "/uploads/put/{}?expires=",
+                        u["image_id"].as_str().unwrap()
+                    )),
                     "{url}"
                 );
             }
         }
-        let (status, _, body) =
-            invoke_event(&t.app, FUNCTION, &event_path(&format!("{v}upload-urls-too-many.json"))).await;
-        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_count")), "{v}");
+        let (status, _, body) = invoke_event(
+            &t.app,
+            FUNCTION,
+            &event_path(&format!("{v}upload-urls-too-many.json")),
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_count")),
+            "{v}"
+        );
     }
 }

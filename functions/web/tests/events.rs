@@ -26,10 +26,21 @@ async fn the_gallery_page_with_its_security_policy() {
         assert_eq!(status, 200, "{v}");
         assert_eq!(headers["content-type"], "text/html; charset=utf-8");
         let csp = headers["content-security-policy"].to_str().unwrap();
-        assert!(csp.contains("default-src 'self'") && csp.contains("script-src 'self'"), "{csp}");
+        assert!(
+            csp.contains("default-src 'self'") && csp.contains("script-src 'self'"),
+            "{csp}"
+        );
         assert!(headers.get("etag").is_some());
-        let (status, _, body) =
-            invoke_event(&t.app, FUNCTION, &event_path(&format!("{v}asset-missing.json"))).await;
-        assert_eq!((status, body["error"].as_str()), (404, Some("not_found")), "{v}");
+        let (status, _, body) = invoke_event(
+            &t.app,
+            FUNCTION,
+            &event_path(&format!("{v}asset-missing.json")),
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (404, Some("not_found")),
+            "{v}"
+        );
     }
 }

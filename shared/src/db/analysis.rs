@@ -12,7 +12,10 @@ macro_rules! analysis {
     ($adapter:ty, $db:ty) => {
         #[async_trait]
         impl Analysis for $adapter {
-            async fn picture_stats(&self, visibility: &Visibility) -> Result<PictureStats, DbError> {
+            async fn picture_stats(
+                &self,
+                visibility: &Visibility,
+            ) -> Result<PictureStats, DbError> {
                 self.ready().await?;
                 let mut q = QueryBuilder::<$db>::new("SELECT kind, value, n FROM picture_stats");
                 if let Some(scopes) = visibility.scopes() {
@@ -42,7 +45,11 @@ macro_rules! analysis {
                 Ok(stats)
             }
 
-            async fn hash_candidates(&self, band: usize, values: &[i64]) -> Result<Vec<(i64, u64)>, DbError> {
+            async fn hash_candidates(
+                &self,
+                band: usize,
+                values: &[i64],
+            ) -> Result<Vec<(i64, u64)>, DbError> {
                 self.ready().await?;
                 let mut out = Vec::new();
                 for chunk in values.chunks(500) {
@@ -62,12 +69,18 @@ macro_rules! analysis {
                 Ok(out)
             }
 
-            async fn visible_pictures(&self, ids: &[i64], visibility: &Visibility) -> Result<Vec<Picture>, DbError> {
+            async fn visible_pictures(
+                &self,
+                ids: &[i64],
+                visibility: &Visibility,
+            ) -> Result<Vec<Picture>, DbError> {
                 self.ready().await?;
                 if ids.is_empty() {
                     return Ok(Vec::new());
                 }
-                let mut q = QueryBuilder::<$db>::new(format!("SELECT {PICTURE_COLUMNS} FROM pictures p WHERE p.id IN ("));
+                let mut q = QueryBuilder::<$db>::new(format!(
+                    "SELECT {PICTURE_COLUMNS} FROM pictures p WHERE p.id IN ("
+                ));
                 let mut list = q.separated(", ");
                 for id in ids {
                     list.push_bind(*id);
@@ -87,7 +100,8 @@ macro_rules! analysis {
                 let rows = q.build().fetch_all(&self.pool).await?;
                 let mut pictures = Self::pictures_from(&rows)?;
                 self.fill_tags(&mut pictures).await?;
-                let mut by_id: HashMap<i64, Picture> = pictures.into_iter().map(|(p, _)| (p.id, p)).collect();
+                let mut by_id: HashMap<i64, Picture> =
+                    pictures.into_iter().map(|(p, _)| (p.id, p)).collect();
                 Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
             }
         }

@@ -104,7 +104,11 @@ pub trait Pictures: Send + Sync {
     async fn picture(&self, id: i64) -> Result<Option<Picture>, DbError>;
 
     /// The owner's (`None`: anonymous) picture of these bytes.
-    async fn picture_by_hash(&self, owner: Option<&str>, hash: &str) -> Result<Option<Picture>, DbError>;
+    async fn picture_by_hash(
+        &self,
+        owner: Option<&str>,
+        hash: &str,
+    ) -> Result<Option<Picture>, DbError>;
 
     /// The picture registered from a presigned upload slot.
     async fn picture_by_external_id(&self, external_id: &str) -> Result<Option<Picture>, DbError>;
@@ -135,7 +139,12 @@ pub trait Pictures: Send + Sync {
 
     /// Picture ids after `after`, ascending (of one owner when given): the
     /// walk of a task over pictures.
-    async fn picture_ids(&self, after: i64, limit: u32, owner: Option<&str>) -> Result<Vec<i64>, DbError>;
+    async fn picture_ids(
+        &self,
+        after: i64,
+        limit: u32,
+        owner: Option<&str>,
+    ) -> Result<Vec<i64>, DbError>;
 
     /// Where a resumable task over all pictures stopped (the last id done).
     async fn task_cursor(&self, name: &str) -> Result<Option<i64>, DbError>;
@@ -148,7 +157,11 @@ pub trait Pictures: Send + Sync {
     async fn search(&self, query: &SearchQuery) -> Result<Vec<Picture>, DbError>;
 
     /// Per-tag statistics over the pictures `visibility` sees.
-    async fn tag_stats(&self, dates: &DateRange, visibility: &Visibility) -> Result<Vec<TagStat>, DbError>;
+    async fn tag_stats(
+        &self,
+        dates: &DateRange,
+        visibility: &Visibility,
+    ) -> Result<Vec<TagStat>, DbError>;
 
     /// Up to `limit` pictures after id `after` that were written without a
     /// size or a tag list (by the original assignment's app), each with the
@@ -184,7 +197,13 @@ pub trait Accounts: Send + Sync {
     async fn account(&self, id: &str) -> Result<Option<Account>, DbError>;
     /// The user row with its keys and upload links (its pictures go first, one by one).
     async fn delete_account_row(&self, id: &str) -> Result<bool, DbError>;
-    async fn create_key(&self, user: &str, name: &str, hash: &str, created: &str) -> Result<i64, DbError>;
+    async fn create_key(
+        &self,
+        user: &str,
+        name: &str,
+        hash: &str,
+        created: &str,
+    ) -> Result<i64, DbError>;
     async fn keys(&self, user: &str) -> Result<Vec<KeyInfo>, DbError>;
     async fn delete_key(&self, user: &str, id: i64) -> Result<bool, DbError>;
     /// The key with this hash and its user.
@@ -200,11 +219,22 @@ pub trait Accounts: Send + Sync {
 pub trait Queue: Send + Sync {
     /// Claims up to `limit` due jobs for `lease_secs`: each is handed to one
     /// worker at a time until its lease runs out.
-    async fn claim_jobs(&self, now: i64, lease_secs: i64, limit: u32) -> Result<Vec<TagJob>, DbError>;
+    async fn claim_jobs(
+        &self,
+        now: i64,
+        lease_secs: i64,
+        limit: u32,
+    ) -> Result<Vec<TagJob>, DbError>;
     /// Claims one picture's job (a queue message named it).
-    async fn claim_job(&self, picture_id: i64, now: i64, lease_secs: i64) -> Result<Option<TagJob>, DbError>;
+    async fn claim_job(
+        &self,
+        picture_id: i64,
+        now: i64,
+        lease_secs: i64,
+    ) -> Result<Option<TagJob>, DbError>;
     /// Puts a job back, to be tried again after `not_before`.
-    async fn retry_job(&self, picture_id: i64, not_before: i64, error: &str) -> Result<(), DbError>;
+    async fn retry_job(&self, picture_id: i64, not_before: i64, error: &str)
+    -> Result<(), DbError>;
     /// Jobs waiting (due or not).
     async fn queued_jobs(&self) -> Result<i64, DbError>;
     /// Queues an existing picture (a re-tag); its status stays until the job runs.
@@ -230,9 +260,17 @@ pub trait Analysis: Send + Sync {
     async fn picture_stats(&self, visibility: &Visibility) -> Result<PictureStats, DbError>;
     /// Pictures (id, perceptual hash) whose hash has one of these values in
     /// band `band` (0..4): the candidates of a near-duplicate search.
-    async fn hash_candidates(&self, band: usize, values: &[i64]) -> Result<Vec<(i64, u64)>, DbError>;
+    async fn hash_candidates(
+        &self,
+        band: usize,
+        values: &[i64],
+    ) -> Result<Vec<(i64, u64)>, DbError>;
     /// The visible pictures among `ids`, in the order given.
-    async fn visible_pictures(&self, ids: &[i64], visibility: &Visibility) -> Result<Vec<Picture>, DbError>;
+    async fn visible_pictures(
+        &self,
+        ids: &[i64],
+        visibility: &Visibility,
+    ) -> Result<Vec<Picture>, DbError>;
 }
 
 /// Opens the database `url` names (`sqlite://...` or `mysql://...`) without

@@ -18,11 +18,11 @@ use tokio::sync::OnceCell;
 use super::migrate::Faults;
 use super::stats::StatsPlan;
 use super::{DbError, PictureChange, Pictures};
+use crate::domain::types::TagOrigin;
 use crate::domain::{
     COLOR_RADIUS, ColorShare, DateRange, Facts, Gps, ImageFormat, Inserted, NewPicture, Picture,
     SearchQuery, Status, Tag, TagSource, TagStat, Visibility, scope_of,
 };
-use crate::domain::types::TagOrigin;
 
 pub struct SqliteDatabase {
     pub(super) pool: SqlitePool,
@@ -170,17 +170,18 @@ pub fn encode_tag_list(tags: &[Tag]) -> String {
 /// `None` for rows written before `tag_list` existed (or unreadable ones):
 /// their tags are read from the tags table.
 fn decode_tag_list(list: Option<String>) -> Option<Vec<Tag>> {
-    let items: Vec<(String, f64, Option<String>)> = serde_json::from_str::<Vec<serde_json::Value>>(&list?)
-        .ok()?
-        .into_iter()
-        .map(|v| {
-            Some((
-                v.get(0)?.as_str()?.to_string(),
-                v.get(1)?.as_f64()?,
-                v.get(2).and_then(|s| s.as_str()).map(String::from),
-            ))
-        })
-        .collect::<Option<_>>()?;
+    let items: Vec<(String, f64, Option<String>)> =
+        serde_json::from_str::<Vec<serde_json::Value>>(&list?)
+            .ok()?
+            .into_iter()
+            .map(|v| {
+                Some((
+                    v.get(0)?.as_str()?.to_string(),
+                    v.get(1)?.as_f64()?,
+                    v.get(2).and_then(|s| s.as_str()).map(String::from),
+                ))
+            })
+            .collect::<Option<_>>()?;
     Some(
         items
             .into_iter()
@@ -600,16 +601,21 @@ macro_rules! sql_database {
                 Ok(())
             }
 
-            /// The name's trigrams, for substring searches.
+            /// The name's trigrams, for substring searches. `fresh`: a new
+            /// picture, with none to remove (and a DELETE of nothing would
+            /// take gap locks that concurrent inserts then deadlock on).
             async fn index_name(
                 tx: &mut sqlx::Transaction<'_, $db>,
                 id: i64,
                 name: Option<&str>,
+                fresh: bool,
             ) -> Result<(), sqlx::Error> {
-                sqlx::query("DELETE FROM name_trigrams WHERE picture_id = ?")
-                    .bind(id)
-                    .execute(&mut **tx)
-                    .await?;
+                if !fresh {
+                    sqlx::query("DELETE FROM name_trigrams WHERE picture_id = ?")
+                        .bind(id)
+                        .execute(&mut **tx)
+                        .await?;
+                }
                 let grams = name.map(trigrams).unwrap_or_default();
                 if grams.is_empty() {
                     return Ok(());
@@ -622,11 +628,13 @@ macro_rules! sql_database {
                 Ok(())
             }
 
-            /// The facts read from a picture's file, with its colour rows.
+            /// The facts read from a picture's file, with its colour rows
+            /// (`fresh`: a new picture, with no colour rows to remove yet).
             async fn write_facts(
                 tx: &mut sqlx::Transaction<'_, $db>,
                 id: i64,
                 facts: &Facts,
+                fresh: bool,
             ) -> Result<(), sqlx::Error> {
                 let bands = facts.phash.map(hash_bands);
                 sqlx::query(
@@ -653,10 +661,12 @@ macro_rules! sql_database {
                 .bind(id)
                 .execute(&mut **tx)
                 .await?;
-                sqlx::query("DELETE FROM picture_colors WHERE picture_id = ?")
-                    .bind(id)
-                    .execute(&mut **tx)
-                    .await?;
+                if !fresh {
+                    sqlx::query("DELETE FROM picture_colors WHERE picture_id = ?")
+                        .bind(id)
+                        .execute(&mut **tx)
+                        .await?;
+                }
                 if !facts.colors.is_empty() {
                     let mut q = QueryBuilder::<$db>::new("INSERT INTO picture_colors (picture_id, rank_no, cell, r, g, b, fraction) ");
                     q.push_values(facts.colors.iter().enumerate(), |mut row, (i, c)| {
@@ -711,7 +721,7 @@ macro_rules! sql_database {
                     Err(e) => return Err(e),
                 };
                 let id = Self::insert_id(&done);
-                Self::write_facts(&mut tx, id, picture.facts).await?;
+                Self::write_facts(&mut tx, id, picture.facts, true).await?;
                 let day = picture.date.get(..10).unwrap_or(picture.date).to_string();
                 sqlx::query(concat!("INSERT INTO picture_days (day, first_id, n_pictures) VALUES (?, ?, 1)", $upsert_picture_days))
                     .bind(&day)
@@ -720,7 +730,7 @@ macro_rules! sql_database {
                     .await?;
                 Self::add_tags(&mut tx, id, picture.date, &scope, picture.tags).await?;
                 Self::count_picture(&mut tx, &scope, picture.date, picture.facts.format.map(|f| f.as_str()), picture.facts.camera.as_deref(), 1).await?;
-                Self::index_name(&mut tx, id, picture.name).await?;
+                Self::index_name(&mut tx, id, picture.name, true).await?;
                 if !owner.is_empty() {
                     sqlx::query("UPDATE users SET image_upload_count = image_upload_count + 1 WHERE id = ?")
                         .bind(owner)
@@ -886,7 +896,7 @@ macro_rules! sql_database {
                         .bind(id)
                         .execute(&mut *tx)
                         .await?;
-                    Self::index_name(&mut tx, id, name.as_deref()).await?;
+                    Self::index_name(&mut tx, id, name.as_deref(), false).await?;
                 }
                 for name in &change.remove_tags {
                     let old: Vec<OldTag> = Self::old_tags(&mut tx, id, Some(name)).await?.into_iter().map(|(t, c, _)| (t, c)).collect();
@@ -1049,7 +1059,7 @@ macro_rules! sql_database {
                     let scope = scope_of((!owner.is_empty()).then_some(owner.as_str()), private).to_string();
                     // The picture leaves /stats under what it was counted as and comes back as it is.
                     Self::count_picture(&mut tx, &scope, &date, format.as_deref(), camera.as_deref(), -1).await?;
-                    Self::write_facts(&mut tx, id, facts).await?;
+                    Self::write_facts(&mut tx, id, facts, false).await?;
                     Self::count_picture(&mut tx, &scope, &date, facts.format.map(|f| f.as_str()), facts.camera.as_deref(), 1).await?;
                     tx.commit().await?;
                     Ok(())
@@ -1459,10 +1469,18 @@ mod tests {
         assert_eq!(color_cell([0, 0, 0]), 0);
         assert_eq!(color_cell([255, 255, 255]), 511);
         let near = cells_near([100, 100, 100], 48);
-        for rgb in [[100, 100, 100], [148, 100, 100], [52, 100, 100], [120, 80, 130]] {
+        for rgb in [
+            [100, 100, 100],
+            [148, 100, 100],
+            [52, 100, 100],
+            [120, 80, 130],
+        ] {
             assert!(near.contains(&color_cell(rgb)), "{rgb:?}");
         }
-        let c = decode_colors(encode_colors(&[ColorShare { rgb: [255, 0, 16], fraction: 0.5 }]));
+        let c = decode_colors(encode_colors(&[ColorShare {
+            rgb: [255, 0, 16],
+            fraction: 0.5,
+        }]));
         assert_eq!(c[0].hex(), "#ff0010");
     }
 

@@ -113,7 +113,13 @@ macro_rules! uploads {
     };
 }
 
-fn slot_from(image_id: String, owner: String, location: String, expires: i64, created: String) -> UploadSlot {
+fn slot_from(
+    image_id: String,
+    owner: String,
+    location: String,
+    expires: i64,
+    created: String,
+) -> UploadSlot {
     UploadSlot {
         image_id,
         owner: (!owner.is_empty()).then_some(owner),

@@ -61,7 +61,11 @@ pub async fn caller_for_key(app: &App, key: &str) -> Result<Caller, Error> {
     };
     let stale = owner.last_used.as_deref().is_none_or(|used| {
         chrono::NaiveDateTime::parse_from_str(used, "%Y-%m-%d %H:%M:%S").is_ok_and(|t| {
-            chrono::Utc::now().naive_utc().signed_duration_since(t).num_seconds() >= TOUCH_EVERY_SECS
+            chrono::Utc::now()
+                .naive_utc()
+                .signed_duration_since(t)
+                .num_seconds()
+                >= TOUCH_EVERY_SECS
         })
     });
     if stale {
@@ -100,9 +104,9 @@ fn parse_email(email: Option<&str>) -> Result<Option<String>, Error> {
     };
     let valid = email.len() <= 255
         && !email.contains(char::is_whitespace)
-        && email
-            .split_once('@')
-            .is_some_and(|(user, host)| !user.is_empty() && host.contains('.') && !host.contains('@'));
+        && email.split_once('@').is_some_and(|(user, host)| {
+            !user.is_empty() && host.contains('.') && !host.contains('@')
+        });
     if valid {
         Ok(Some(email.to_lowercase()))
     } else {
@@ -262,7 +266,14 @@ mod tests {
             parse_email(Some("Ann@Example.org")).unwrap().as_deref(),
             Some("ann@example.org")
         );
-        for bad in ["ann", "ann@", "@x.org", "a b@x.org", "a@b@c.org", "a@localhost"] {
+        for bad in [
+            "ann",
+            "ann@",
+            "@x.org",
+            "a b@x.org",
+            "a@b@c.org",
+            "a@localhost",
+        ] {
             assert!(parse_email(Some(bad)).is_err(), "{bad}");
         }
     }

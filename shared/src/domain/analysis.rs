@@ -17,7 +17,10 @@ pub const STORED_COLORS: usize = 5;
 fn undecodable(image: &ImageData, why: String) -> Error {
     Error::invalid(
         "invalid_image",
-        format!("data is not a complete {} image: {why}", image.format().name()),
+        format!(
+            "data is not a complete {} image: {why}",
+            image.format().name()
+        ),
     )
 }
 
@@ -36,7 +39,10 @@ pub fn facts_of(image: &ImageData) -> Result<Facts, Error> {
         height: Some(height),
         camera: exif.camera,
         taken_at: exif.taken_at,
-        gps: exif.gps.map(|g| Gps { lat: g.lat, lon: g.lon }),
+        gps: exif.gps.map(|g| Gps {
+            lat: g.lat,
+            lon: g.lon,
+        }),
         colors: analysis::dominant_colors(&small, STORED_COLORS)
             .into_iter()
             // As stored: four decimals.
@@ -55,7 +61,8 @@ pub fn facts_of(image: &ImageData) -> Result<Facts, Error> {
 /// image and `k` always give the same answer).
 pub async fn image_colors(image: ImageData, k: usize) -> Result<Vec<Color>, Error> {
     tokio::task::spawn_blocking(move || {
-        let small = analysis::decode_small(&image, ANALYSIS_SIDE).map_err(|e| undecodable(&image, e))?;
+        let small =
+            analysis::decode_small(&image, ANALYSIS_SIDE).map_err(|e| undecodable(&image, e))?;
         Ok(analysis::dominant_colors(&small, k))
     })
     .await
@@ -195,8 +202,14 @@ pub async fn similar(
     let mut out = Vec::new();
     for chunk in ids.chunks(limit.max(1) * 2) {
         for p in app.db.visible_pictures(chunk, &caller.visibility()).await? {
-            let distance = near.iter().find(|(_, id)| *id == p.id).map_or(0, |(d, _)| *d);
-            out.push(Similar { picture: p, distance });
+            let distance = near
+                .iter()
+                .find(|(_, id)| *id == p.id)
+                .map_or(0, |(d, _)| *d);
+            out.push(Similar {
+                picture: p,
+                distance,
+            });
         }
         if out.len() >= limit {
             break;

@@ -48,7 +48,11 @@ pub enum FileAnswer {
     NotModified { etag: String, private: bool },
     /// Fetch it from here (a presigned S3 GET): the bytes never pass
     /// through a function.
-    Redirect { url: String, etag: String, private: bool },
+    Redirect {
+        url: String,
+        etag: String,
+        private: bool,
+    },
 }
 
 /// The picture a file request names, if the signature (when given) holds,
@@ -162,7 +166,11 @@ pub async fn thumbnail(
     let suffix = format!("t{size}.jpg");
     let etag = quoted(&format!(
         "{}-t{size}",
-        picture.facts.hash.as_deref().unwrap_or(crate::store::file_name(&picture.path))
+        picture
+            .facts
+            .hash
+            .as_deref()
+            .unwrap_or(crate::store::file_name(&picture.path))
     ));
     if matches_etag(if_none_match, &etag) {
         return Ok(FileAnswer::NotModified { etag, private });
@@ -172,10 +180,11 @@ pub async fn thumbnail(
         None => {
             let original = app.store.get(&picture.path).await?;
             let image = ImageData::from_bytes(original)?;
-            let made = tokio::task::spawn_blocking(move || crate::analysis::thumbnail(&image, size))
-                .await
-                .map_err(|e| Error::invalid("invalid_image", e.to_string()))?
-                .map_err(|e| Error::invalid("invalid_image", e))?;
+            let made =
+                tokio::task::spawn_blocking(move || crate::analysis::thumbnail(&image, size))
+                    .await
+                    .map_err(|e| Error::invalid("invalid_image", e.to_string()))?
+                    .map_err(|e| Error::invalid("invalid_image", e))?;
             app.store.put_derived(&picture.path, &suffix, &made).await?;
             made
         }

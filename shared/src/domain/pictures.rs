@@ -100,7 +100,12 @@ pub async fn examine(image: &ImageData) -> Result<Facts, Error> {
     let image = image.clone();
     tokio::task::spawn_blocking(move || super::analysis::facts_of(&image))
         .await
-        .map_err(|e| Error::invalid("invalid_image", format!("the image could not be decoded: {e}")))?
+        .map_err(|e| {
+            Error::invalid(
+                "invalid_image",
+                format!("the image could not be decoded: {e}"),
+            )
+        })?
 }
 
 /// Registers one picture: de-duplicates by content per owner, checks that it
@@ -164,7 +169,11 @@ pub async fn register(app: &App, caller: &Caller, upload: Upload) -> Result<Regi
         Ok(Inserted::Existing(id)) => {
             // Another upload of the same bytes won the race: keep that one.
             discard(app, &location).await;
-            let picture = app.db.picture(id).await?.ok_or_else(|| Error::no_picture(id))?;
+            let picture = app
+                .db
+                .picture(id)
+                .await?
+                .ok_or_else(|| Error::no_picture(id))?;
             return Ok(Registered {
                 picture,
                 new: false,
@@ -218,7 +227,11 @@ pub async fn visible(app: &App, caller: &Caller, id: Option<PictureId>) -> Resul
 
 /// The picture, if the caller may change it (its owner or an admin); a 404
 /// for everyone else, as for a picture they cannot see.
-pub async fn changeable(app: &App, caller: &Caller, id: Option<PictureId>) -> Result<Picture, Error> {
+pub async fn changeable(
+    app: &App,
+    caller: &Caller,
+    id: Option<PictureId>,
+) -> Result<Picture, Error> {
     let picture = visible(app, caller, id).await?;
     if caller.may_change(picture.owner.as_deref()) {
         Ok(picture)
@@ -272,7 +285,11 @@ pub async fn search(app: &App, query: &SearchQuery) -> Result<Page, Error> {
     })
 }
 
-pub async fn tag_stats(app: &App, caller: &Caller, dates: &DateRange) -> Result<Vec<TagStat>, Error> {
+pub async fn tag_stats(
+    app: &App,
+    caller: &Caller,
+    dates: &DateRange,
+) -> Result<Vec<TagStat>, Error> {
     if dates.is_empty() {
         return Ok(Vec::new());
     }
@@ -353,7 +370,10 @@ pub async fn delete_many(app: &App, caller: &Caller, ids: &[i64]) -> Result<Dele
     let mut report = Deleted::default();
     let mut seen = std::collections::HashSet::new();
     for &id in ids.iter().filter(|id| seen.insert(**id)) {
-        let target = i32::try_from(id).ok().filter(|&i| i > 0).map(|i| PictureId(i64::from(i)));
+        let target = i32::try_from(id)
+            .ok()
+            .filter(|&i| i > 0)
+            .map(|i| PictureId(i64::from(i)));
         match delete(app, caller, target).await {
             Ok(()) => report.deleted.push(id),
             Err(Error::NotFound(_)) => report.not_found.push(id),
@@ -431,7 +451,10 @@ mod tests {
 
     #[test]
     fn names_and_tags() {
-        assert_eq!(parse_name(Some("  cat.jpg ")).unwrap().as_deref(), Some("cat.jpg"));
+        assert_eq!(
+            parse_name(Some("  cat.jpg ")).unwrap().as_deref(),
+            Some("cat.jpg")
+        );
         assert_eq!(parse_name(Some("   ")).unwrap(), None);
         assert!(parse_name(Some(&"x".repeat(256))).is_err());
         assert!(parse_name(Some("a\nb")).is_err());

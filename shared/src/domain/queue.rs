@@ -61,7 +61,9 @@ pub enum JobOutcome {
 
 /// Backoff before the next try: `first`, twice that, four times... at most 5 minutes.
 pub fn backoff_secs(first: i64, attempts: u32) -> i64 {
-    first.saturating_mul(1i64 << attempts.saturating_sub(1).min(16)).min(300)
+    first
+        .saturating_mul(1i64 << attempts.saturating_sub(1).min(16))
+        .min(300)
 }
 
 /// Tags one claimed picture and records the outcome (`retry_at` tells a
@@ -73,11 +75,15 @@ pub async fn run_job(app: &App, job: &TagJob, backoff: bool) -> Result<JobOutcom
     match &outcome {
         JobOutcome::Tagged | JobOutcome::Gone => {}
         JobOutcome::Failed(reason) => {
-            app.db.set_tags(id, &[], Status::Failed, Some(reason), None).await?;
+            app.db
+                .set_tags(id, &[], Status::Failed, Some(reason), None)
+                .await?;
         }
         JobOutcome::Retry(reason) if job.attempts >= app.settings.tag_max_attempts => {
             let reason = format!("gave up after {} tries: {reason}", job.attempts);
-            app.db.set_tags(id, &[], Status::Failed, Some(&reason), None).await?;
+            app.db
+                .set_tags(id, &[], Status::Failed, Some(&reason), None)
+                .await?;
             return Ok(JobOutcome::Failed(reason));
         }
         JobOutcome::Retry(reason) => {

@@ -40,7 +40,9 @@ fn random_id() -> String {
 
 /// Link and slot ids: 32 hex digits. Anything else names nothing.
 pub fn is_upload_id(s: &str) -> bool {
-    s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    s.len() == 32
+        && s.bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
 }
 
 /// The longest a link lives, in seconds (a day).
@@ -216,7 +218,9 @@ pub async fn register_batch(
         let id = item.image_id.clone();
         match register_item(app, caller, item, min, asynchronous).await {
             Ok(r) => outcome.registered.push((id, r)),
-            Err(e @ (Error::Database(_) | Error::Store(crate::store::StoreError::Unavailable(_)))) => {
+            Err(
+                e @ (Error::Database(_) | Error::Store(crate::store::StoreError::Unavailable(_))),
+            ) => {
                 return Err(e);
             }
             Err(e) => outcome.errors.push((id, e)),
@@ -232,7 +236,12 @@ async fn register_item(
     min: Confidence,
     asynchronous: bool,
 ) -> Result<Registered, Error> {
-    let missing = || Error::Missing(format!("there is no upload slot {} of yours", item.image_id));
+    let missing = || {
+        Error::Missing(format!(
+            "there is no upload slot {} of yours",
+            item.image_id
+        ))
+    };
     if !is_upload_id(&item.image_id) {
         return Err(missing());
     }

@@ -2,7 +2,7 @@
 //! upload statistics of seed 002, colours and palettes, near-duplicates.
 
 use axum::Json;
-use axum::extract::{FromRequest, Path, RawQuery, Request, State};
+use axum::extract::{FromRequest, RawQuery, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::ApiError;
 use super::body::{FormPart, is_json, is_multipart, next_part, read_body};
-use super::params::Params;
+use super::params::{Params, PathArg};
 use super::pictures::parse_stats_query;
 use super::render::picture_body;
 use crate::App;
@@ -103,7 +103,7 @@ pub fn colors_json(colors: &[Color]) -> Value {
 pub async fn get_colors(
     State(app): State<Arc<App>>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathArg(id): PathArg,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let k = parse_k(&Params::parse(query.as_deref(), &["k"])?)?;
@@ -116,7 +116,7 @@ pub async fn get_colors(
 pub async fn get_palette(
     State(app): State<Arc<App>>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathArg(id): PathArg,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let k = parse_k(&Params::parse(query.as_deref(), &["k"])?)?;
@@ -182,7 +182,9 @@ pub async fn post_colors(
     let params = Params::parse(query.as_deref(), &["k"])?;
     let (image, form_k) = image_of_request(&app, request).await?;
     let k = match form_k {
-        Some(k) if params.get("k").is_none() => parse_k(&Params::parse(Some(&format!("k={k}")), &["k"])?)?,
+        Some(k) if params.get("k").is_none() => {
+            parse_k(&Params::parse(Some(&format!("k={k}")), &["k"])?)?
+        }
         _ => parse_k(&params)?,
     };
     let colors = analysis::image_colors(image, k).await?;
@@ -193,7 +195,7 @@ pub async fn post_colors(
 pub async fn get_similar(
     State(app): State<Arc<App>>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathArg(id): PathArg,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref(), &["max_distance", "limit"])?;

@@ -1,7 +1,7 @@
 //! Request bodies: read within a limit, JSON checked for what it is, and
 //! multipart forms walked one file at a time.
 
-use axum::body::{Body, Bytes};
+use axum::body::{Body, Bytes, HttpBody as _};
 use axum::http::{HeaderMap, header};
 
 use super::ApiError;
@@ -96,7 +96,10 @@ pub async fn next_part(
     max_file: usize,
 ) -> Result<Option<FormPart>, ApiError> {
     let bad = |e: axum::extract::multipart::MultipartError| {
-        ApiError::invalid("invalid_body", format!("the multipart form is malformed: {e}"))
+        ApiError::invalid(
+            "invalid_body",
+            format!("the multipart form is malformed: {e}"),
+        )
     };
     let Some(mut field) = form.next_field().await.map_err(bad)? else {
         return Ok(None);
@@ -104,7 +107,11 @@ pub async fn next_part(
     let field_name = field.name().unwrap_or("").to_string();
     match field.file_name().map(str::to_string) {
         Some(file_name) => {
-            let name = if file_name.is_empty() { field_name } else { file_name };
+            let name = if file_name.is_empty() {
+                field_name
+            } else {
+                file_name
+            };
             let mut bytes = Vec::new();
             let mut too_large = false;
             while let Some(chunk) = field.chunk().await.map_err(bad)? {
@@ -139,4 +146,68 @@ pub async fn next_part(
             }))
         }
     }
+}
+
+/// A request body that records whether it was read to its end.
+struct Tracked {
+    inner: Body,
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl axum::body::HttpBody for Tracked {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        let polled = std::pin::Pin::new(&mut self.inner).poll_frame(cx);
+        if let std::task::Poll::Ready(None) = polled {
+            self.done.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// An answer given before the request's body was read (a refused key, a
+/// wrong type, a declared length over the limit) says `Connection: close`:
+/// the rest of the body is still on the wire, so the connection cannot
+/// carry another request, and a keep-alive client must not try.
+pub async fn close_if_unread(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let (parts, body) = request.into_parts();
+    if body.is_end_stream() {
+        return next
+            .run(axum::extract::Request::from_parts(parts, body))
+            .await;
+    }
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let tracked = Tracked {
+        inner: body,
+        done: done.clone(),
+    };
+    let mut response = next
+        .run(axum::extract::Request::from_parts(
+            parts,
+            Body::new(tracked),
+        ))
+        .await;
+    if !done.load(std::sync::atomic::Ordering::Relaxed) {
+        response.headers_mut().insert(
+            header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    response
 }

@@ -39,7 +39,9 @@ async fn resolve(parts: &Parts, app: &App) -> Result<Caller, Error> {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or_else(|| {
-                Error::Unauthorized("the Authorization header must be `Bearer <token or key>`".into())
+                Error::Unauthorized(
+                    "the Authorization header must be `Bearer <token or key>`".into(),
+                )
             })?;
         return caller_for_bearer(app, token).await;
     }

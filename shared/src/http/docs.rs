@@ -1,6 +1,7 @@
 //! The API description (`openapi.yaml`) served by the local API as
 //! `GET /openapi.json`, and a small page that renders it at `GET /docs`.
 
+use crate::auth::AuthMode;
 use axum::Router;
 use axum::http::header;
 use axum::response::{Html, IntoResponse};
@@ -21,12 +22,18 @@ pub fn openapi_json() -> &'static str {
 }
 
 /// `/openapi.json`, `/docs` and `/health`, merged into the local API's
-/// router; they answer without credentials, whatever `AUTH` says.
-pub fn docs_router<S: Clone + Send + Sync + 'static>() -> Router<S> {
+/// router; they answer without credentials, whatever `AUTH` says. `/health`
+/// also says whether the service needs credentials (`auth`), so a client
+/// knows before it asks.
+pub fn docs_router<S: Clone + Send + Sync + 'static>(auth: AuthMode) -> Router<S> {
+    let health: &'static str = match auth {
+        AuthMode::Open => "{\"status\":\"ok\",\"auth\":\"open\"}",
+        AuthMode::Required => "{\"status\":\"ok\",\"auth\":\"required\"}",
+    };
     Router::new()
         .route(
             "/health",
-            get(|| async { ([(header::CONTENT_TYPE, "application/json")], "{\"status\":\"ok\"}") }),
+            get(move || async move { ([(header::CONTENT_TYPE, "application/json")], health) }),
         )
         .route(
             "/openapi.json",

@@ -132,14 +132,20 @@ impl ApiError {
                 Error::Unauthorized(_) => Some(
                     "send an API key in the x-api-key header, or a valid token as Authorization: Bearer <token>",
                 ),
-                Error::Forbidden { code: "url_expired", .. } => {
-                    Some("fetch the picture again for a fresh view_url")
+                Error::Forbidden {
+                    code: "url_expired",
+                    ..
+                } => Some("fetch the picture again for a fresh view_url"),
+                Error::Forbidden {
+                    code: "bad_signature",
+                    ..
+                } => Some("use the URL exactly as the service gave it"),
+                Error::Forbidden { .. } => Some(
+                    "check the key or token sent: a user acts on their own account and pictures; an admin key acts on every picture but has no account of its own",
+                ),
+                Error::Conflict(_) => {
+                    Some("ensure that the provided resource id and user id are correct")
                 }
-                Error::Forbidden { code: "bad_signature", .. } => {
-                    Some("use the URL exactly as the service gave it")
-                }
-                Error::Forbidden { .. } => Some("only the owner of the resource or an admin may do this"),
-                Error::Conflict(_) => Some("ensure that the provided resource id and user id are correct"),
                 Error::Gone { .. } => Some("create a new link and upload again"),
                 Error::NotFound(_) | Error::Missing(_) => {
                     Some("check the id; a private resource of another user is not found either")

@@ -15,10 +15,9 @@ mod uploads;
 mod users;
 mod web;
 
+pub use body::close_if_unread;
 pub use caller::AnyCaller;
 pub use docs::{OPENAPI_YAML, docs_router, openapi_json};
 pub use error::ApiError;
-pub use pictures::{
-    parse_search_query, parse_stats_query, parse_upload_body, parse_upload_query,
-};
+pub use pictures::{parse_search_query, parse_stats_query, parse_upload_body, parse_upload_query};
 pub use routes::{FUNCTIONS, ROUTES, Route, lambda_service, router};

@@ -53,3 +53,25 @@ impl Params {
             .map_err(ApiError::from)
     }
 }
+
+/// A path parameter (`{id}`, `{upload_id}`...), text as the client sent it.
+/// A segment that is not UTF-8 names nothing: the JSON 404 of no such
+/// resource, never the router's plain-text 400.
+pub struct PathArg(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PathArg {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        match axum::extract::Path::<String>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(PathArg(value)),
+            Err(_) => Err(ApiError::invalid(
+                "invalid_id",
+                "the path names nothing this service knows (not UTF-8)",
+            )),
+        }
+    }
+}

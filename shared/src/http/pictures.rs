@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{FromRequest, MatchedPath, Path, RawQuery, Request, State};
+use axum::extract::{FromRequest, MatchedPath, RawQuery, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -14,7 +14,7 @@ use std::sync::Arc;
 use super::ApiError;
 use super::body::{FormPart, is_json, is_multipart, json_body, next_part, read_body};
 use super::caller::AnyCaller;
-use super::params::Params;
+use super::params::{Params, PathArg};
 use super::render::{picture_body, picture_list};
 use crate::App;
 use crate::db::PictureChange;
@@ -116,7 +116,8 @@ fn json_upload(body: &[u8]) -> Result<JsonUpload, ApiError> {
             ));
         }
     };
-    let field = |fields: &mut Map<String, Value>, name: &str| fields.remove(name).filter(|v| !v.is_null());
+    let field =
+        |fields: &mut Map<String, Value>, name: &str| fields.remove(name).filter(|v| !v.is_null());
     let bad = |what: &str| ApiError::invalid("invalid_body", what.to_string());
     let name = match field(&mut fields, "name") {
         None => None,
@@ -191,7 +192,12 @@ pub async fn registered_response(
         StatusCode::OK
     };
     let body = picture_body(app, caller, &registered.picture, Some(data)).await?;
-    Ok((status, [(header::LOCATION, location(registered.picture.id)?)], Json(body)).into_response())
+    Ok((
+        status,
+        [(header::LOCATION, location(registered.picture.id)?)],
+        Json(body),
+    )
+        .into_response())
 }
 
 /// `POST /images` (and the seeds' `/image`, `/images/tags`): one picture as
@@ -226,7 +232,10 @@ pub async fn post_image(
         min: options.min.unwrap_or(Confidence::DEFAULT),
         private: options.private.or(upload.private).unwrap_or(false),
         name: parse_name(options.name.as_deref().or(upload.name.as_deref()))?,
-        asynchronous: options.asynchronous.or(upload.asynchronous).unwrap_or(false),
+        asynchronous: options
+            .asynchronous
+            .or(upload.asynchronous)
+            .unwrap_or(false),
         external_id: None,
         user_tags: parse_user_tags(upload.tags.iter().map(String::as_str))?,
     };
@@ -310,8 +319,19 @@ impl serde::Serialize for FormAnswer {
 }
 
 pub const SEARCH_PARAMS: &[&str] = &[
-    "min_date", "max_date", "tags", "limit", "after", "name", "camera", "format", "status",
-    "owner", "hash", "color", "faces_min",
+    "min_date",
+    "max_date",
+    "tags",
+    "limit",
+    "after",
+    "name",
+    "camera",
+    "format",
+    "status",
+    "owner",
+    "hash",
+    "color",
+    "faces_min",
 ];
 
 fn date_range(params: &Params) -> Result<DateRange, ApiError> {
@@ -376,10 +396,11 @@ pub fn parse_search(query: Option<&str>, caller: &Caller) -> Result<SearchQuery,
         Some("me") => Some(
             caller
                 .require_user()
-                .map_err(|_| {
-                    crate::Error::Unauthorized(
+                .map_err(|e| match e {
+                    crate::Error::Unauthorized(_) => crate::Error::Unauthorized(
                         "owner=me needs a user: send your API key or token".into(),
-                    )
+                    ),
+                    other => other,
                 })?
                 .id
                 .clone(),
@@ -454,7 +475,9 @@ fn next_page_url(search: &SearchQuery, after: i64) -> String {
         ("hash", search.hash.clone()),
         (
             "color",
-            search.color.map(|[r, g, b]| format!("#{r:02x}{g:02x}{b:02x}")),
+            search
+                .color
+                .map(|[r, g, b]| format!("#{r:02x}{g:02x}{b:02x}")),
         ),
         ("faces_min", search.faces_min.map(|n| n.to_string())),
     ] {
@@ -490,11 +513,19 @@ pub async fn get_images(
 pub async fn get_image(
     State(app): State<Arc<App>>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathArg(id): PathArg,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    Params::parse(query.as_deref(), &[])?;
+    let params = Params::parse(query.as_deref(), &["data"])?;
+    let with_data = params
+        .map("data", |s| parse_flag("data", s))?
+        .unwrap_or(true);
     let id = PictureId::parse(&id)?;
+    if !with_data {
+        // What a client polling a queued picture asks: no file read at all.
+        let picture = ops::visible(&app, &caller, id).await?;
+        return Ok(Json(picture_body(&app, &caller, &picture, None).await?).into_response());
+    }
     let (picture, data) = domain::get_picture(&app, &caller, id).await?;
     Ok(Json(picture_body(&app, &caller, &picture, Some(&data)).await?).into_response())
 }
@@ -503,7 +534,7 @@ pub async fn get_image(
 pub async fn patch_image(
     State(app): State<Arc<App>>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathArg(id): PathArg,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
@@ -539,7 +570,9 @@ pub async fn patch_image(
 mod serde_with_null {
     use serde::{Deserialize, Deserializer};
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<String>>, D::Error> {
         Ok(Some(Option::<String>::deserialize(d)?))
     }
 }
@@ -548,7 +581,7 @@ mod serde_with_null {
 pub async fn delete_image(
     State(app): State<Arc<App>>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathArg(id): PathArg,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     Params::parse(query.as_deref(), &[])?;
@@ -580,7 +613,7 @@ pub async fn delete_images(
 pub async fn retag_image(
     State(app): State<Arc<App>>,
     caller: Caller,
-    Path(id): Path<String>,
+    PathArg(id): PathArg,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let min = parse_upload_query(query.as_deref())?;
@@ -588,9 +621,10 @@ pub async fn retag_image(
     // Runs to completion even if the client goes away, like an upload.
     let task_app = app.clone();
     let task_caller = caller.clone();
-    let picture = tokio::spawn(async move { domain::retag(&task_app, &task_caller, id, min).await })
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    let picture =
+        tokio::spawn(async move { domain::retag(&task_app, &task_caller, id, min).await })
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))??;
     Ok(Json(picture_body(&app, &caller, &picture, None).await?).into_response())
 }
 
@@ -623,10 +657,11 @@ fn signed_query(
 /// A file, as the domain says to send it.
 pub fn file_response(answer: FileAnswer) -> Response {
     let cache = |private: bool| {
+        // A file never changes, but who may see it can: an hour, like a view URL.
         HeaderValue::from_static(if private {
             "private, max-age=3600"
         } else {
-            "public, max-age=31536000, immutable"
+            "public, max-age=3600"
         })
     };
     let etag = |e: &str| HeaderValue::from_str(e).unwrap_or(HeaderValue::from_static("\"\""));
@@ -648,7 +683,10 @@ pub fn file_response(answer: FileAnswer) -> Response {
             .into_response(),
         FileAnswer::NotModified { etag: tag, private } => (
             StatusCode::NOT_MODIFIED,
-            [(header::ETAG, etag(&tag)), (header::CACHE_CONTROL, cache(private))],
+            [
+                (header::ETAG, etag(&tag)),
+                (header::CACHE_CONTROL, cache(private)),
+            ],
         )
             .into_response(),
         FileAnswer::Redirect {
@@ -689,7 +727,7 @@ fn if_none_match(headers: &HeaderMap) -> Option<&str> {
 pub async fn get_file(
     State(app): State<Arc<App>>,
     caller: AnyCaller,
-    Path(id): Path<String>,
+    PathArg(id): PathArg,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -704,7 +742,7 @@ pub async fn get_file(
 pub async fn get_thumbnail(
     State(app): State<Arc<App>>,
     caller: AnyCaller,
-    Path(id): Path<String>,
+    PathArg(id): PathArg,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -714,7 +752,14 @@ pub async fn get_thumbnail(
         .map("size", files::parse_thumbnail_size)?
         .unwrap_or(256);
     let id = PictureId::parse(&id)?;
-    let answer =
-        files::thumbnail(&app, &caller, id, size, signed.as_ref(), if_none_match(&headers)).await?;
+    let answer = files::thumbnail(
+        &app,
+        &caller,
+        id,
+        size,
+        signed.as_ref(),
+        if_none_match(&headers),
+    )
+    .await?;
     Ok(file_response(answer))
 }

@@ -82,7 +82,9 @@ pub async fn picture_body<'a>(
     data: Option<&[u8]>,
 ) -> Result<PictureBody<'a>, ApiError> {
     let (data, data_omitted) = match data {
-        Some(bytes) if base64_len(bytes.len()) + ENVELOPE_BYTES > app.settings.max_response_bytes => {
+        Some(bytes)
+            if base64_len(bytes.len()) + ENVELOPE_BYTES > app.settings.max_response_bytes =>
+        {
             (None, Some("too_large"))
         }
         Some(bytes) => (Some(encode_base64(bytes)), None),
@@ -109,10 +111,10 @@ pub async fn picture_body<'a>(
         view_url: view_url(app, p.id).await?,
         camera: f.camera.as_deref(),
         taken_at: f.taken_at.as_deref(),
-        gps: f
-            .gps
-            .filter(|_| sees_location)
-            .map(|g| GpsBody { lat: g.lat, lon: g.lon }),
+        gps: f.gps.filter(|_| sees_location).map(|g| GpsBody {
+            lat: g.lat,
+            lon: g.lon,
+        }),
         colors: f
             .colors
             .iter()

@@ -177,12 +177,21 @@ pub fn router(app: Arc<App>, function: Option<&str>) -> Router {
         .with_state(app)
 }
 
-async fn not_found() -> ApiError {
-    ApiError::RouteNotFound
+/// Seed 004's surface promises `detail` on every error, the router's too.
+fn refusal(error: ApiError, uri: &http::Uri) -> axum::response::Response {
+    if uri.path().starts_with("/api/v1/") {
+        error.into_response_with_detail()
+    } else {
+        axum::response::IntoResponse::into_response(error)
+    }
 }
 
-async fn method_not_allowed() -> ApiError {
-    ApiError::MethodNotAllowed
+async fn not_found(uri: http::Uri) -> axum::response::Response {
+    refusal(ApiError::RouteNotFound, &uri)
+}
+
+async fn method_not_allowed(uri: http::Uri) -> axum::response::Response {
+    refusal(ApiError::MethodNotAllowed, &uri)
 }
 
 /// One function's router as Lambda runs it: requests from API Gateway events,

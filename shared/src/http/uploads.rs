@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{FromRequest, Path, RawQuery, Request, State};
+use axum::extract::{FromRequest, RawQuery, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use super::ApiError;
 use super::body::{is_multipart, json_body, read_body};
-use super::params::Params;
+use super::params::{Params, PathArg};
 use super::pictures::{
     TagName, UPLOAD_PARAMS, error_json, parse_flag, parse_upload_options, upload_form,
 };
@@ -55,7 +55,7 @@ pub fn link_json(link: &crate::domain::UploadLink) -> Value {
 /// link's creator; the link is the credential.
 pub async fn upload_through_link(
     State(app): State<Arc<App>>,
-    Path(id): Path<String>,
+    PathArg(id): PathArg,
     RawQuery(query): RawQuery,
     request: Request,
 ) -> Result<Response, ApiError> {
@@ -108,7 +108,10 @@ pub async fn get_upload_urls(
     let count = params
         .map("image_count", |s| {
             s.parse::<i64>().map_err(|_| {
-                crate::Error::invalid("invalid_count", format!("image_count must be a number, not {s:?}"))
+                crate::Error::invalid(
+                    "invalid_count",
+                    format!("image_count must be a number, not {s:?}"),
+                )
             })
         })?
         .ok_or_else(|| ApiError::invalid("invalid_count", "image_count is required"))?;
@@ -120,7 +123,7 @@ pub async fn get_upload_urls(
 /// store (on S3 the URL is S3's own).
 pub async fn put_slot(
     State(app): State<Arc<App>>,
-    Path(image_id): Path<String>,
+    PathArg(image_id): PathArg,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
@@ -167,7 +170,10 @@ pub fn batch_items(body: BatchBody) -> Result<(Vec<BatchItem>, Option<bool>), Ap
             Some(Value::Bool(b)) => b,
             Some(Value::String(s)) => parse_flag("is_private", &s)?,
             Some(_) => {
-                return Err(ApiError::invalid("invalid_body", "is_private must be true or false"));
+                return Err(ApiError::invalid(
+                    "invalid_body",
+                    "is_private must be true or false",
+                ));
             }
         };
         items.push(BatchItem {
@@ -221,7 +227,10 @@ pub async fn register_batch(
     .await?;
     let mut images = Vec::new();
     for (_, registered) in &outcome.registered {
-        images.push(serde_json::to_value(picture_body(&app, &caller, &registered.picture, None).await?).unwrap_or_default());
+        images.push(
+            serde_json::to_value(picture_body(&app, &caller, &registered.picture, None).await?)
+                .unwrap_or_default(),
+        );
     }
     let errors: Vec<Value> = outcome
         .errors

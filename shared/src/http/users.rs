@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -12,7 +12,7 @@ use std::sync::Arc;
 use super::ApiError;
 use super::body::json_body;
 use super::caller::AnyCaller;
-use super::params::Params;
+use super::params::{Params, PathArg};
 use crate::App;
 use crate::domain::accounts::{self, NewKey};
 use crate::domain::{Account, KeyInfo};
@@ -126,7 +126,7 @@ pub async fn keys(
 pub async fn delete_key(
     State(app): State<Arc<App>>,
     caller: crate::domain::Caller,
-    Path(id): Path<String>,
+    PathArg(id): PathArg,
 ) -> Result<Response, ApiError> {
     accounts::delete_key(&app, &caller, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -3,14 +3,23 @@
 //! Content-Security-Policy that allows nothing from elsewhere but the
 //! pictures' own presigned URLs.
 
-use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::ApiError;
+use super::params::PathArg;
 
+/// Only the page's own files: not its browser test, nor that test's node_modules.
 #[derive(rust_embed::Embed)]
 #[folder = "../web/"]
+#[include = "*.html"]
+#[include = "*.css"]
+#[include = "*.js"]
+#[include = "*.svg"]
+#[include = "*.png"]
+#[include = "*.ico"]
+#[exclude = "node_modules/*"]
+#[exclude = "tests/*"]
 struct Assets;
 
 /// Scripts, styles, fonts and frames only from here; images also from the
@@ -43,9 +52,18 @@ fn serve(name: &str, headers: &HeaderMap) -> Response {
     );
     let etag = HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"\""));
     let common = [
-        (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)),
-        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
-        (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+        (
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ),
         // Assets change with the binary: revalidate, cheaply, by entity tag.
         (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         (header::ETAG, etag.clone()),
@@ -70,7 +88,7 @@ pub async fn index(headers: HeaderMap) -> Response {
 }
 
 /// `GET /assets/{file}`: its scripts, styles and icons.
-pub async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
+pub async fn asset(PathArg(file): PathArg, headers: HeaderMap) -> Response {
     if file.contains('/') || file.starts_with('.') || file == "index.html" {
         return ApiError::RouteNotFound.into_response();
     }

@@ -120,7 +120,11 @@ impl ImageStore for FolderStore {
         }
     }
 
-    async fn get_derived(&self, location: &str, suffix: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    async fn get_derived(
+        &self,
+        location: &str,
+        suffix: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
         let path = self.derived_dir(location).join(suffix);
         match tokio::fs::read(&path).await {
             Ok(bytes) => Ok(Some(bytes)),
@@ -129,7 +133,12 @@ impl ImageStore for FolderStore {
         }
     }
 
-    async fn put_derived(&self, location: &str, suffix: &str, bytes: &[u8]) -> Result<(), StoreError> {
+    async fn put_derived(
+        &self,
+        location: &str,
+        suffix: &str,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
         let path = self.derived_dir(location).join(suffix);
         let bytes = bytes.to_vec();
         tokio::task::spawn_blocking(move || write_whole(&path, &bytes))
@@ -150,7 +159,11 @@ impl ImageStore for FolderStore {
     }
 
     fn slot_location(&self, image_id: &str) -> String {
-        self.root.join("uploads").join(image_id).to_string_lossy().into_owned()
+        self.root
+            .join("uploads")
+            .join(image_id)
+            .to_string_lossy()
+            .into_owned()
     }
 
     async fn presigned_put(&self, _: &str, _: i64) -> Result<Option<String>, StoreError> {

@@ -54,23 +54,40 @@ pub trait ImageStore: Send + Sync {
 
     /// A file made from the one at `location` (a thumbnail: `suffix`
     /// `t256.jpg`), if it was made before.
-    async fn get_derived(&self, location: &str, suffix: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    async fn get_derived(
+        &self,
+        location: &str,
+        suffix: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
     /// Keeps a file made from the one at `location`; a second put of the
     /// same suffix replaces it with the same content.
-    async fn put_derived(&self, location: &str, suffix: &str, bytes: &[u8]) -> Result<(), StoreError>;
+    async fn put_derived(
+        &self,
+        location: &str,
+        suffix: &str,
+        bytes: &[u8],
+    ) -> Result<(), StoreError>;
     /// Removes every file made from the one at `location`.
     async fn delete_derived(&self, location: &str) -> Result<(), StoreError>;
 
     /// A URL that lets anyone GET the file for `ttl_secs`, where the store
     /// can sign one (S3); `None` where the service serves the bytes itself.
-    async fn presigned_get(&self, location: &str, ttl_secs: i64) -> Result<Option<String>, StoreError>;
+    async fn presigned_get(
+        &self,
+        location: &str,
+        ttl_secs: i64,
+    ) -> Result<Option<String>, StoreError>;
 
     /// Where an upload slot's object goes (`uploads/<id>`), outside the files
     /// the sweep lists.
     fn slot_location(&self, image_id: &str) -> String;
     /// A URL that lets anyone PUT the slot's object for `ttl_secs`, where the
     /// store can sign one (S3); `None` where the service takes the PUT itself.
-    async fn presigned_put(&self, location: &str, ttl_secs: i64) -> Result<Option<String>, StoreError>;
+    async fn presigned_put(
+        &self,
+        location: &str,
+        ttl_secs: i64,
+    ) -> Result<Option<String>, StoreError>;
     /// Writes a slot's object (the local PUT of a folder store).
     async fn put_slot(&self, location: &str, bytes: &[u8]) -> Result<(), StoreError>;
 }

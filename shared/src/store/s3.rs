@@ -227,7 +227,11 @@ impl ImageStore for S3Store {
         self.unstage(self.key(location)?).await
     }
 
-    async fn get_derived(&self, location: &str, suffix: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    async fn get_derived(
+        &self,
+        location: &str,
+        suffix: &str,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
         let key = format!("{}{suffix}", self.derived_prefix(location));
         match self.get(&self.location(&key)).await {
             Ok(bytes) => Ok(Some(bytes)),
@@ -236,7 +240,12 @@ impl ImageStore for S3Store {
         }
     }
 
-    async fn put_derived(&self, location: &str, suffix: &str, bytes: &[u8]) -> Result<(), StoreError> {
+    async fn put_derived(
+        &self,
+        location: &str,
+        suffix: &str,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
         let key = format!("{}{suffix}", self.derived_prefix(location));
         self.client
             .put_object()
@@ -270,7 +279,11 @@ impl ImageStore for S3Store {
         Ok(())
     }
 
-    async fn presigned_get(&self, location: &str, ttl_secs: i64) -> Result<Option<String>, StoreError> {
+    async fn presigned_get(
+        &self,
+        location: &str,
+        ttl_secs: i64,
+    ) -> Result<Option<String>, StoreError> {
         let key = self.key(location)?;
         let request = self
             .client
@@ -287,7 +300,11 @@ impl ImageStore for S3Store {
         self.location(&format!("{}uploads/{image_id}", self.prefix))
     }
 
-    async fn presigned_put(&self, location: &str, ttl_secs: i64) -> Result<Option<String>, StoreError> {
+    async fn presigned_put(
+        &self,
+        location: &str,
+        ttl_secs: i64,
+    ) -> Result<Option<String>, StoreError> {
         let key = self.key(location)?;
         let request = self
             .client

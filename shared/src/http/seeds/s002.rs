@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{FromRequest, Path, RawQuery, Request, State};
+use axum::extract::{FromRequest, RawQuery, Request, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -19,7 +19,7 @@ use crate::domain::{Caller, Error, Limit, PictureId, SearchQuery};
 use crate::http::ApiError;
 use crate::http::body::json_body;
 use crate::http::caller::AnyCaller;
-use crate::http::params::Params;
+use crate::http::params::{Params, PathArg};
 use crate::http::pictures::{error_json, file_response, parse_upload_options, upload_form};
 
 /// `POST /api/generate-upload-link {"expiry": 60}` → `{"upload_id": "..."}`.
@@ -42,7 +42,7 @@ pub async fn generate_upload_link(
 /// `{"<filename>": "<sha256>"}`, a refused file mapped to `{error, message}`.
 pub async fn upload_images(
     State(app): State<Arc<App>>,
-    Path(id): Path<String>,
+    PathArg(id): PathArg,
     RawQuery(query): RawQuery,
     request: Request,
 ) -> Result<Response, ApiError> {
@@ -68,7 +68,7 @@ pub async fn upload_images(
 pub async fn image(
     State(app): State<Arc<App>>,
     caller: AnyCaller,
-    Path(hash): Path<String>,
+    PathArg(hash): PathArg,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let caller = caller.0;
@@ -88,7 +88,14 @@ pub async fn image(
     let if_none_match = headers
         .get(axum::http::header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok());
-    let answer = files::file(&app, &caller, Some(PictureId(picture.id)), None, if_none_match).await?;
+    let answer = files::file(
+        &app,
+        &caller,
+        Some(PictureId(picture.id)),
+        None,
+        if_none_match,
+    )
+    .await?;
     Ok(file_response(answer))
 }
 

@@ -31,7 +31,10 @@ pub async fn prominent_colors(
         ));
     }
     let (image, k) = image_of_request(&app, request).await?;
-    let k = parse_k(&Params::parse(k.map(|k| format!("k={k}")).as_deref(), &["k"])?)?;
+    let k = parse_k(&Params::parse(
+        k.map(|k| format!("k={k}")).as_deref(),
+        &["k"],
+    )?)?;
     let colors = analysis::image_colors(image, k).await?;
     let rgbs: Vec<[u8; 3]> = colors.iter().map(|c| c.rgb).collect();
     let freqs: Map<String, Value> = colors
@@ -74,7 +77,9 @@ fn field<'a>(fields: &'a [(String, String)], name: &str) -> Result<&'a str, ApiE
         .iter()
         .find(|(n, _)| n == name)
         .map(|(_, v)| v.as_str())
-        .ok_or_else(|| ApiError::invalid("missing_field", format!("the form has no field {name:?}")))
+        .ok_or_else(|| {
+            ApiError::invalid("missing_field", format!("the form has no field {name:?}"))
+        })
 }
 
 fn json_field<T: serde::de::DeserializeOwned>(
@@ -82,8 +87,12 @@ fn json_field<T: serde::de::DeserializeOwned>(
     name: &str,
     what: &str,
 ) -> Result<T, ApiError> {
-    serde_json::from_str(field(fields, name)?)
-        .map_err(|_| ApiError::invalid("invalid_field", format!("the field {name:?} must be {what}")))
+    serde_json::from_str(field(fields, name)?).map_err(|_| {
+        ApiError::invalid(
+            "invalid_field",
+            format!("the field {name:?} must be {what}"),
+        )
+    })
 }
 
 /// `POST /rgb2hex`, form field `rgbs` (a JSON list of `[r, g, b]`) → `["#rrggbb", ...]`.
@@ -93,7 +102,8 @@ pub async fn rgb2hex(
     request: Request,
 ) -> Result<Response, ApiError> {
     let fields = form_fields(&app, request).await?;
-    let rgbs: Vec<[u8; 3]> = json_field(&fields, "rgbs", "a JSON list of [r, g, b] lists of 0..255")?;
+    let rgbs: Vec<[u8; 3]> =
+        json_field(&fields, "rgbs", "a JSON list of [r, g, b] lists of 0..255")?;
     let hex: Vec<String> = rgbs
         .iter()
         .map(|[r, g, b]| format!("#{r:02x}{g:02x}{b:02x}"))
@@ -122,7 +132,9 @@ pub async fn centroids(
     for (hex, count) in colors.iter().zip(&counts) {
         let rgb = crate::http::pictures::parse_color(hex)?;
         if !count.is_finite() || *count < 0.0 {
-            return Err(Error::invalid("invalid_field", "counts must be numbers of 0 or more").into());
+            return Err(
+                Error::invalid("invalid_field", "counts must be numbers of 0 or more").into(),
+            );
         }
         weights.push((rgb, *count));
     }

@@ -17,9 +17,9 @@ use crate::App;
 use crate::domain::accounts;
 use crate::domain::files::view_url;
 use crate::domain::pictures as ops;
+use crate::domain::types::TagOrigin;
 use crate::domain::uploads;
 use crate::domain::{Caller, Confidence, Error, Limit, Picture, PictureId, SearchQuery, TagList};
-use crate::domain::types::TagOrigin;
 use crate::http::ApiError;
 use crate::http::body::json_body;
 use crate::http::caller::AnyCaller;
@@ -101,7 +101,10 @@ pub async fn upload_urls(
         let count = params
             .map("image_count", |s| {
                 s.parse::<i64>().map_err(|_| {
-                    Error::invalid("invalid_count", format!("image_count must be a number, not {s:?}"))
+                    Error::invalid(
+                        "invalid_count",
+                        format!("image_count must be a number, not {s:?}"),
+                    )
                 })
             })?
             .ok_or_else(|| ApiError::invalid("invalid_count", "image_count is required"))?;
@@ -188,7 +191,8 @@ pub async fn private_summary(
 /// The picture this surface's id names: an upload slot's id, or a decimal id.
 async fn resolve(app: &App, id: &str) -> Result<Option<PictureId>, ApiError> {
     if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) {
-        return Ok(PictureId::parse(id)?);
+        // "0" and the like name no picture: not found, not a refused request.
+        return Ok(PictureId::parse(id).ok().flatten());
     }
     if !uploads::is_upload_id(id) {
         return Ok(None);
@@ -220,7 +224,10 @@ pub async fn delete_images(
         }
         let Images { images } = json_body(&headers, body, 1 << 20).await?;
         if images.len() > ops::MAX_BULK_DELETE {
-            return Err(ApiError::invalid("too_many_ids", "at most 1000 images at a time"));
+            return Err(ApiError::invalid(
+                "too_many_ids",
+                "at most 1000 images at a time",
+            ));
         }
         let (mut deleted, mut not_found) = (Vec::new(), Vec::new());
         for item in images {
