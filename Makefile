@@ -16,9 +16,9 @@ watch: model tools ## every function under `cargo lambda watch` on 127.0.0.1:900
 
 test: model services tools ## every test (SQLite and MariaDB/MySQL, local API and cargo lambda watch, the CLI), the template and compose checks, schemathesis, the gallery in Chromium
 	@if command -v cargo-nextest >/dev/null 2>&1; then \
-	  PATH="$$HOME/.cargo/bin:$$PATH" $(CARGO) nextest run --workspace --no-fail-fast; \
+	  PATH="$$HOME/.cargo/bin:$$PATH" $(CARGO) nextest run --workspace --exclude pictures-tools --no-fail-fast; \
 	else \
-	  PATH="$$HOME/.cargo/bin:$$PATH" $(CARGO) test --workspace --no-fail-fast; \
+	  PATH="$$HOME/.cargo/bin:$$PATH" $(CARGO) test --workspace --exclude pictures-tools --no-fail-fast; \
 	fi
 	$(MAKE) --no-print-directory check-templates
 	scripts/schemathesis.sh
@@ -91,3 +91,20 @@ reconcile: ## remove image files no picture refers to (left by a crash); same se
 
 clean:
 	$(CARGO) clean
+
+.PHONY: bench-accounts bench-analysis bench-uploads bench-people bench-seed-routes
+
+bench-accounts: services ## API keys' cost: reads with and without a key on 10,000 pictures, one key check on MariaDB and SQLite (BENCHMARKS.md)
+	scripts/bench-accounts.sh
+
+bench-analysis: services ## 1M pictures with Part 2's facts: similar, name, colour, /stats, a user's /tags, query plans; analysis per upload (BENCHMARKS.md)
+	scripts/bench-analysis.sh
+
+bench-uploads: model ## 1,000 distinct 500 KB photos as async multipart forms: accepted and tagged files/s, peak RSS, de-duplication (BENCHMARKS.md)
+	scripts/bench-uploads.sh
+
+bench-people: model ## the people detector: time per image, POST /images with it on and off, RSS with every model (BENCHMARKS.md)
+	scripts/bench-people.sh
+
+bench-seed-routes: services ## the seeds' compatibility routes against the canonical routes they wrap (BENCHMARKS.md)
+	scripts/bench-seed-routes.sh

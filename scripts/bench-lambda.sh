@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Cold start and footprint of every function binary as deployed
-# (`make bench-lambda`): `make lambda` builds and zips them (cargo lambda build),
-# each zip is unpacked as Lambda unpacks it, then its bootstrap is started RUNS times under a loopback Lambda Runtime API
+# (`make bench-lambda`): `make lambda` builds and zips every function of the
+# Makefile's FUNCTIONS (cargo lambda build), each zip is unpacked as Lambda
+# unpacks it, the model layer is zipped from data/models (all three models,
+# as template.yaml's ModelLayer) and unpacked as the functions' /opt, then
+# each bootstrap is started RUNS times under a loopback Lambda Runtime API
 # (scripts/lambda-runtime.py) with one real invocation, against MariaDB and an
 # S3 store (s3s-fs on loopback), so the AWS SDK's start-up is included.
 set -euo pipefail
@@ -14,11 +17,13 @@ OUT=data/lambda
 scripts/ensure-mariadb.sh
 scripts/ensure-tools.sh
 python3 scripts/fetch-model.py >/dev/null
+python3 scripts/fetch-detectors.py >/dev/null
+FUNCTIONS=$(sed -n 's/^FUNCTIONS := //p' Makefile)
 make --no-print-directory lambda >/dev/null
 rm -rf "$OUT" && mkdir -p "$OUT/s3/pictures"
 
 echo "== Sizes (stripped release binaries; zip as uploaded to Lambda)"
-for f in post-image get-images get-image get-tags; do
+for f in $FUNCTIONS; do
   python3 - "$f" <<'PY'
 import os, sys, zipfile
 f = sys.argv[1]
@@ -33,9 +38,16 @@ PY
 done
 python3 - <<'PY'
 import os, zipfile
+models = sorted(f for f in os.listdir("data/models") if not f.startswith("."))
+assert {"efficientnet-lite0.safetensors", "face-detector.safetensors", "pose-detector.safetensors"} <= set(models), models
 with zipfile.ZipFile("data/lambda/model-layer.zip", "w", zipfile.ZIP_DEFLATED) as z:
-    z.write("data/models/efficientnet-lite0.safetensors", "efficientnet-lite0.safetensors")
-print(f"| model layer | | {os.path.getsize('data/lambda/model-layer.zip')/1e6:.1f} MB |")
+    for f in models:
+        z.write(f"data/models/{f}", f)
+# Lambda mounts a layer's files at /opt.
+with zipfile.ZipFile("data/lambda/model-layer.zip") as z:
+    z.extractall("data/lambda/opt")
+size = sum(os.path.getsize(f"data/models/{f}") for f in models)
+print(f"| model layer ({', '.join(models)}) | {size/1e6:.1f} MB | {os.path.getsize('data/lambda/model-layer.zip')/1e6:.1f} MB |")
 PY
 
 S3_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -47,8 +59,8 @@ sleep 0.5
 mariadb --protocol=tcp -h127.0.0.1 -uroot -e "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB"
 export DATABASE_URL="$MYSQL_SERVER/$DB" IMAGE_STORE="s3://pictures/images" RUST_LOG=warn \
   AWS_ENDPOINT_URL="http://127.0.0.1:$S3_PORT" AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=bench \
-  AWS_SECRET_ACCESS_KEY=bench-secret S3_FORCE_PATH_STYLE=true TAGGER=local MODEL_DIR=data/models \
-  CREDENTIALS_FILE=/nonexistent
+  AWS_SECRET_ACCESS_KEY=bench-secret S3_FORCE_PATH_STYLE=true TAGGER=local MODEL_DIR=data/lambda/opt \
+  CREDENTIALS_FILE=/nonexistent API_KEYS=test-admin-key
 
 cat > "$OUT/summary.py" <<'PY'
 import json, sys
@@ -60,9 +72,20 @@ statuses = sorted({r["status"] for r in runs})
 print(f"| {sys.argv[1]} | {span('ready_ms')} ms | {span('answered_ms')} ms | {span('rss_mb')} MB | {statuses} |")
 PY
 echo "== Cold starts, $RUNS runs each (ms from exec to the first request for work; to the answer; RSS after it)"
-for fe in post-image/post get-image/get get-images/list get-tags/all; do
+# One event each; post-image first, so picture 1 exists for the others.
+events="post-image/post get-image/get get-images/list get-tags/all manage-images/patch accounts/create-user
+  uploads/upload-urls colors/colors web/index tag-image/schedule"
+for f in $FUNCTIONS; do
+  grep -qw "$f" <<<"$events" || { echo "no event for $f: add one to bench-lambda.sh" >&2; exit 1; }
+done
+echo "| function | ready | answered | RSS after | statuses |"
+echo "| --- | ---: | ---: | ---: | --- |"
+for fe in $events; do
   f=${fe%/*}
   for _ in $(seq 1 "$RUNS"); do
+    # The account the event creates is removed again, so every run creates it.
+    [ "$f" = accounts ] && mariadb --protocol=tcp -h127.0.0.1 -uroot "$DB" -e "DELETE FROM users WHERE email = 'ann@example.org'" 2>/dev/null || true
     python3 scripts/lambda-runtime.py "$OUT/$f/bootstrap" "functions/$f/events/${fe#*/}.json"
   done | python3 "$OUT/summary.py" "$f"
 done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

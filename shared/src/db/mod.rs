@@ -185,7 +185,8 @@ pub trait Pictures: Send + Sync {
     async fn locations(&self) -> Result<Vec<String>, DbError>;
 
     /// Recomputes every statistic from the rows, for databases that were
-    /// written to by something other than this service.
+    /// written to by something other than this service (whose tag rows
+    /// carry their picture's scope: `''` when public, the default).
     async fn rebuild_statistics(&self) -> Result<(), DbError>;
 }
 

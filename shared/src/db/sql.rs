@@ -1336,8 +1336,6 @@ macro_rules! sql_database {
                 self.ready().await?;
                 let mut tx = self.pool.begin().await?;
                 for statement in [
-                    "UPDATE tags SET scope = COALESCE((SELECT CASE WHEN p.private = 1 THEN p.owner ELSE '' END \
-                     FROM pictures p WHERE p.id = tags.picture_id), '')",
                     "DELETE FROM tag_totals",
                     "INSERT INTO tag_totals SELECT scope, tag, COUNT(*), SUM(confidence), MIN(confidence), \
                      MAX(confidence) FROM tags GROUP BY scope, tag",

@@ -151,23 +151,26 @@ pub async fn create_slots(app: &App, caller: &Caller, count: i64) -> Result<Vec<
     Ok(urls)
 }
 
-/// `PUT /uploads/put/{image_id}?expires&sig` on a folder store: the object
-/// of a slot, its signature standing in for credentials.
-pub async fn put_slot(
+/// The slot a signed upload URL names, if its signature holds: checked
+/// before a byte of the body is read.
+pub async fn slot_for_put(
     app: &App,
     image_id: &str,
     expires: &str,
     sig: &str,
-    bytes: &[u8],
-) -> Result<(), Error> {
+) -> Result<UploadSlot, Error> {
     app.signer()
         .await?
         .check(&slot_put_path(image_id), expires, sig, unix_now())?;
-    let slot = app
-        .db
+    app.db
         .slot(image_id)
         .await?
-        .ok_or_else(|| Error::Missing(format!("there is no upload slot {image_id}")))?;
+        .ok_or_else(|| Error::Missing(format!("there is no upload slot {image_id}")))
+}
+
+/// `PUT /uploads/put/{image_id}?expires&sig` on a folder store: the object
+/// of a slot whose URL [`slot_for_put`] checked.
+pub async fn put_slot(app: &App, slot: &UploadSlot, bytes: &[u8]) -> Result<(), Error> {
     if bytes.is_empty() {
         return Err(Error::invalid("empty_data", "the uploaded file is empty"));
     }

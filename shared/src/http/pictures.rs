@@ -616,7 +616,9 @@ pub async fn retag_image(
     PathArg(id): PathArg,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let min = parse_upload_query(query.as_deref())?;
+    let min = Params::parse(query.as_deref(), &["min_confidence"])?
+        .map("min_confidence", Confidence::parse)?
+        .unwrap_or(Confidence::DEFAULT);
     let id = PictureId::parse(&id)?;
     // Runs to completion even if the client goes away, like an upload.
     let task_app = app.clone();

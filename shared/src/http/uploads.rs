@@ -136,8 +136,14 @@ pub async fn put_slot(
         }
         .into());
     };
-    let bytes = read_body(&headers, body, app.settings.max_file_bytes).await?;
-    uploads::put_slot(&app, &image_id, expires, sig, &bytes).await?;
+    let slot = uploads::slot_for_put(&app, &image_id, expires, sig).await?;
+    let bytes = read_body(&headers, body, app.settings.max_file_bytes)
+        .await
+        .map_err(|e| match e {
+            ApiError::BodyTooLarge { limit } => ApiError::FileTooLarge { limit },
+            other => other,
+        })?;
+    uploads::put_slot(&app, &slot, &bytes).await?;
     Ok(Json(json!({"image_id": image_id})).into_response())
 }
 

@@ -80,7 +80,9 @@ pub async fn create_user(
 pub async fn me(
     State(app): State<Arc<App>>,
     caller: crate::domain::Caller,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
+    Params::parse(query.as_deref(), &[])?;
     Ok(Json(account_json(&accounts::me(&app, &caller).await?)).into_response())
 }
 
@@ -88,7 +90,9 @@ pub async fn me(
 pub async fn delete_me(
     State(app): State<Arc<App>>,
     caller: crate::domain::Caller,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
+    Params::parse(query.as_deref(), &[])?;
     // Runs to completion even if the client goes away.
     let task_app = app.clone();
     tokio::spawn(async move { accounts::delete_me(&task_app, &caller).await })
@@ -101,9 +105,11 @@ pub async fn delete_me(
 pub async fn create_key(
     State(app): State<Arc<App>>,
     caller: crate::domain::Caller,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    Params::parse(query.as_deref(), &[])?;
     #[derive(Deserialize, Default)]
     struct NewKeyBody {
         name: Option<String>,
@@ -117,7 +123,9 @@ pub async fn create_key(
 pub async fn keys(
     State(app): State<Arc<App>>,
     caller: crate::domain::Caller,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
+    Params::parse(query.as_deref(), &[])?;
     let keys = accounts::keys(&app, &caller).await?;
     Ok(Json(keys.iter().map(key_json).collect::<Vec<_>>()).into_response())
 }
@@ -127,7 +135,9 @@ pub async fn delete_key(
     State(app): State<Arc<App>>,
     caller: crate::domain::Caller,
     PathArg(id): PathArg,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
+    Params::parse(query.as_deref(), &[])?;
     accounts::delete_key(&app, &caller, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

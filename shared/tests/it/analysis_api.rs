@@ -3,9 +3,7 @@
 //! brute force over random pictures, colours and palettes, the search
 //! filters, and near-duplicates of every fixture photo.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use image::{DynamicImage, GenericImageView, ImageFormat, Rgba};
 use pictures::domain::{Facts, ImageFormat as Format, Inserted, NewPicture, Status, Tag};
 use serde_json::{Value, json};

@@ -3,9 +3,7 @@
 //! (folder store and S3 on loopback) with MD5 checks, and asynchronous
 //! tagging through the queue.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use md5::{Digest, Md5};
 use serde_json::{Value, json};
 use std::sync::Arc;

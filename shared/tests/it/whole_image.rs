@@ -2,9 +2,7 @@
 //! tagger: a photo cut off after its header is a 400, and nothing is left
 //! anywhere (Imagga would have tagged its first rows).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 both_backends! {
     async fn a_truncated_photo_is_refused_before_tagging(backend) {

@@ -1,9 +1,7 @@
 //! The contract of every endpoint, through real HTTP against the local API,
 //! on SQLite and on MariaDB/MySQL.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use pictures::domain::{Inserted, NewPicture, Tag};
 use serde_json::Value;
 

@@ -4,9 +4,7 @@
 //! emulator fail before any function is invoked. (The contract itself runs
 //! through the emulator in api.rs, `name::emulator`.)
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_no_route_names_never_reach_a_function() {

@@ -1,9 +1,7 @@
 //! Faults while the service runs: the database going away and coming back,
 //! a full or read-only image folder, and many uploads at once.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use tokio::task::JoinHandle;

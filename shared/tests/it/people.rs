@@ -1,9 +1,7 @@
 //! The face and person detectors on real photos (tests/fixtures/images),
 //! alone and inside the on-device tagger.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use pictures::domain::ImageData;
 use pictures::tagger::local::decode_upright;
 use pictures::tagger::people::{People, PeopleDetector};

@@ -1,10 +1,8 @@
 //! The Imagga tagger against a loopback server speaking the ImageKit and
 //! Imagga wire protocols: the requests it sends, byte for byte where it matters.
 
-mod common;
-
+use crate::common::*;
 use base64::Engine;
-use common::*;
 use pictures::domain::ImageData;
 use pictures::tagger::{ImageKitConfig, ImaggaConfig, ImaggaTagger, Staging, Tagger};
 use std::time::Duration;

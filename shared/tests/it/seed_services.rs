@@ -4,9 +4,7 @@
 //! local API on SQLite and MariaDB and, for 002 and 004, through
 //! `cargo lambda watch`.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use md5::{Digest, Md5};
 use serde_json::{Value, json};

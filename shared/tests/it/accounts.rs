@@ -4,9 +4,7 @@
 //! listing, statistic or count, and B cannot tell it exists: the same 404
 //! as an id that names nothing.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
 

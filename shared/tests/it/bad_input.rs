@@ -1,9 +1,7 @@
 //! Bad input, a test per case: each gets its status and JSON error, and
 //! leaves nothing stored (no row, no file, nothing staged at ImageKit).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 async fn post_raw(

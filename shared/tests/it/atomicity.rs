@@ -1,9 +1,7 @@
 //! Every step of a registration made to fail: the answer is the right JSON
 //! error, and nothing is left behind — no row, no file, no staged copy.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::json;
 use std::time::Duration;
 use wiremock::ResponseTemplate;

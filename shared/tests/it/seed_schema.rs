@@ -5,9 +5,7 @@
 //! converted stop the start before anything changes, and a migration cut off
 //! after any statement finishes at the next start.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use pictures::db::{Database, Faults, MySqlDatabase, SqliteDatabase};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

@@ -1,9 +1,7 @@
 //! The S3 image store against a real S3-compatible server on loopback
 //! (s3s-fs, which checks request signatures), one server per test.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 both_backends! {
     async fn upload_and_read_back_on_s3(backend) {

@@ -1,9 +1,7 @@
 //! `POST /images/{id}/retag`: a picture's tags replaced by the tagger's
 //! answer now, the statistics moved with them, on SQLite and MariaDB.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 

@@ -2,9 +2,7 @@
 //! 000) and seed 001's README, replayed as their `requests` calls send them,
 //! on SQLite and MariaDB.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use pictures::{App, Config};
 use serde_json::{Value, json};
 use std::collections::HashMap;

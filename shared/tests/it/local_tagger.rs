@@ -3,9 +3,7 @@
 //! tests/fixtures/images/README.md). Those are the network's own,
 //! un-calibrated probabilities; tags carry calibrated confidences.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use pictures::domain::ImageData;
 use pictures::tagger::{LocalTagger, Tagger};
 use std::path::Path;

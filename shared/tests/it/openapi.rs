@@ -6,9 +6,7 @@
 //! documented schema. (`make test` also runs schemathesis against the local
 //! API with this description.)
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use md5::{Digest, Md5};
 use pictures::http::{OPENAPI_YAML, ROUTES};
