@@ -27,38 +27,29 @@ CREATE TABLE IF NOT EXISTS settings (
   value VARCHAR(255) NOT NULL
 );
 
--- Who owns a picture ('' for anonymous uploads: every existing row) and
--- whether only they may see it.
+-- Who owns a picture ('' for anonymous uploads: every existing row), whether
+-- only they may see it, and its name. One ALTER: one pass over a large table,
+-- and all of it or nothing, so one guard stands for the whole statement.
 -- @unless column pictures.owner
-ALTER TABLE pictures ADD COLUMN owner VARCHAR(64) NOT NULL DEFAULT '';
--- @end
--- @unless column pictures.private
-ALTER TABLE pictures ADD COLUMN private TINYINT NOT NULL DEFAULT 0;
--- @end
--- @unless column pictures.name
-ALTER TABLE pictures ADD COLUMN name VARCHAR(255) NULL;
--- @end
--- @unless index pictures.pictures_owner
-CREATE INDEX pictures_owner ON pictures (owner, id);
+ALTER TABLE pictures
+  ADD COLUMN owner VARCHAR(64) NOT NULL DEFAULT '',
+  ADD COLUMN private TINYINT NOT NULL DEFAULT 0,
+  ADD COLUMN name VARCHAR(255) NULL,
+  ADD INDEX pictures_owner (owner, id);
 -- @end
 
--- Each tag row carries the visibility of its picture: '' when public, the
--- owner's id when private. Listings filter on it without reading the
--- picture, statistics are kept per scope.
+-- Each tag row carries the visibility of its picture ('' when public, the
+-- owner's id when private): listings filter on it without reading the
+-- picture, statistics are kept per scope. `source`: model, imagga or user
+-- (NULL: rows older than this). `tags_scope_tag`: a tag's extremes within
+-- one scope, when a removal takes the old one away; `tags_day_stats`:
+-- statistics over partial days, per scope, from the index alone.
 -- @unless column tags.scope
-ALTER TABLE tags ADD COLUMN scope VARCHAR(64) NOT NULL DEFAULT '';
--- @end
--- Where the tag came from: model, imagga or user (NULL: rows older than this).
--- @unless column tags.source
-ALTER TABLE tags ADD COLUMN source VARCHAR(8) NULL;
--- @end
--- A tag's extremes within one scope, when a removal takes the old one away.
--- @unless index tags.tags_scope_tag
-CREATE INDEX tags_scope_tag ON tags (scope, tag, confidence);
--- @end
--- Statistics over partial days, per scope, answered from the index alone.
--- @unless index tags.tags_day_stats
-CREATE INDEX tags_day_stats ON tags (date, tag, scope, confidence);
+ALTER TABLE tags
+  ADD COLUMN scope VARCHAR(64) NOT NULL DEFAULT '',
+  ADD COLUMN source VARCHAR(8) NULL,
+  ADD INDEX tags_scope_tag (scope, tag, confidence),
+  ADD INDEX tags_day_stats (date, tag, scope, confidence);
 -- @end
 -- @if index tags.tags_date_tag
 DROP INDEX tags_date_tag ON tags;

@@ -2,111 +2,53 @@
 -- objects"): content hash, format and size in pixels, EXIF, dominant
 -- colours, perceptual hash, faces; and the tagging status of queued uploads.
 -- Rows older than these columns are filled in by `make backfill`.
--- SHA-256 of the file's bytes, hex: de-duplication, ETag, seed 002's image id
+-- One ALTER: one pass over a large table, and all of it or nothing, so one
+-- guard stands for the whole statement.
+--   hash        SHA-256 of the file's bytes, hex: de-duplication, ETag, seed 002's image id
+--   status      tagged, pending (waiting in the tagging queue) or failed; failure: why
+--   external_id the image_id of a presigned upload (seed 004's id)
+--   camera, taken_at, gps_*  EXIF: "Make - Model", DateTimeOriginal, GPS
+--   colors      the dominant colours, JSON [["#rrggbb", fraction], ...]
+--   phash       64-bit perceptual hash, ph0..ph3 its four 16-bit bands
+--   faces       faces the people detector saw
+--   analyzed    1 once the facts were read from the file (0: older rows, for the backfill)
+-- Indexes: one picture per owner and content (two concurrent uploads of the
+-- same bytes give one picture); the filters of GET /images, each in id
+-- order; near duplicates by band (a picture within distance d of another has
+-- a band within d/4 of the other's: pigeonhole).
 -- @unless column pictures.hash
-ALTER TABLE pictures ADD COLUMN hash CHAR(64) NULL;
--- @end
--- @unless column pictures.format
-ALTER TABLE pictures ADD COLUMN format VARCHAR(8) NULL;
--- @end
--- @unless column pictures.width
-ALTER TABLE pictures ADD COLUMN width INT NULL;
--- @end
--- @unless column pictures.height
-ALTER TABLE pictures ADD COLUMN height INT NULL;
--- @end
--- tagged, pending (waiting in the tagging queue) or failed
--- @unless column pictures.status
-ALTER TABLE pictures ADD COLUMN status VARCHAR(8) NOT NULL DEFAULT 'tagged';
--- @end
--- why tagging failed, for a failed picture
--- @unless column pictures.failure
-ALTER TABLE pictures ADD COLUMN failure VARCHAR(255) NULL;
--- @end
--- the image_id of a presigned upload (seed 004's id)
--- @unless column pictures.external_id
-ALTER TABLE pictures ADD COLUMN external_id VARCHAR(64) NULL;
--- @end
--- EXIF: "Make - Model", DateTimeOriginal, GPS
--- @unless column pictures.camera
-ALTER TABLE pictures ADD COLUMN camera VARCHAR(128) NULL;
--- @end
--- @unless column pictures.taken_at
-ALTER TABLE pictures ADD COLUMN taken_at VARCHAR(19) NULL;
--- @end
--- @unless column pictures.gps_lat
-ALTER TABLE pictures ADD COLUMN gps_lat DOUBLE NULL;
--- @end
--- @unless column pictures.gps_lon
-ALTER TABLE pictures ADD COLUMN gps_lon DOUBLE NULL;
--- @end
--- the dominant colours, JSON [["#rrggbb", fraction], ...]
--- @unless column pictures.colors
-ALTER TABLE pictures ADD COLUMN colors VARCHAR(512) NULL;
--- @end
--- 64-bit perceptual hash, and its four 16-bit bands for near-duplicate lookups
--- @unless column pictures.phash
-ALTER TABLE pictures ADD COLUMN phash BIGINT NULL;
--- @end
--- @unless column pictures.ph0
-ALTER TABLE pictures ADD COLUMN ph0 INT NULL;
--- @end
--- @unless column pictures.ph1
-ALTER TABLE pictures ADD COLUMN ph1 INT NULL;
--- @end
--- @unless column pictures.ph2
-ALTER TABLE pictures ADD COLUMN ph2 INT NULL;
--- @end
--- @unless column pictures.ph3
-ALTER TABLE pictures ADD COLUMN ph3 INT NULL;
--- @end
--- faces the people detector saw
--- @unless column pictures.faces
-ALTER TABLE pictures ADD COLUMN faces INT NULL;
--- @end
--- 1 once the facts above were read from the file (0: rows older than them, for the backfill)
--- @unless column pictures.analyzed
-ALTER TABLE pictures ADD COLUMN analyzed TINYINT NOT NULL DEFAULT 0;
--- @end
-
--- One picture per owner and content: two concurrent uploads of the same bytes give one picture.
--- @unless index pictures.pictures_dedup
-CREATE UNIQUE INDEX pictures_dedup ON pictures (owner, hash);
--- @end
--- @unless index pictures.pictures_hash
-CREATE INDEX pictures_hash ON pictures (hash);
--- @end
--- @unless index pictures.pictures_external
-CREATE UNIQUE INDEX pictures_external ON pictures (external_id);
--- @end
--- The filters of GET /images, each an index in id order.
--- @unless index pictures.pictures_status
-CREATE INDEX pictures_status ON pictures (status, id);
--- @end
--- @unless index pictures.pictures_format
-CREATE INDEX pictures_format ON pictures (format, id);
--- @end
--- @unless index pictures.pictures_camera
-CREATE INDEX pictures_camera ON pictures (camera, id);
--- @end
--- @unless index pictures.pictures_faces
-CREATE INDEX pictures_faces ON pictures (faces, id);
--- @end
--- @unless index pictures.pictures_analyzed
-CREATE INDEX pictures_analyzed ON pictures (analyzed, id);
--- @end
--- Near duplicates: a picture within distance d of another has a band within d/4 of the other's (pigeonhole).
--- @unless index pictures.pictures_ph0
-CREATE INDEX pictures_ph0 ON pictures (ph0, phash);
--- @end
--- @unless index pictures.pictures_ph1
-CREATE INDEX pictures_ph1 ON pictures (ph1, phash);
--- @end
--- @unless index pictures.pictures_ph2
-CREATE INDEX pictures_ph2 ON pictures (ph2, phash);
--- @end
--- @unless index pictures.pictures_ph3
-CREATE INDEX pictures_ph3 ON pictures (ph3, phash);
+ALTER TABLE pictures
+  ADD COLUMN hash CHAR(64) NULL,
+  ADD COLUMN format VARCHAR(8) NULL,
+  ADD COLUMN width INT NULL,
+  ADD COLUMN height INT NULL,
+  ADD COLUMN status VARCHAR(8) NOT NULL DEFAULT 'tagged',
+  ADD COLUMN failure VARCHAR(255) NULL,
+  ADD COLUMN external_id VARCHAR(64) NULL,
+  ADD COLUMN camera VARCHAR(128) NULL,
+  ADD COLUMN taken_at VARCHAR(19) NULL,
+  ADD COLUMN gps_lat DOUBLE NULL,
+  ADD COLUMN gps_lon DOUBLE NULL,
+  ADD COLUMN colors VARCHAR(512) NULL,
+  ADD COLUMN phash BIGINT NULL,
+  ADD COLUMN ph0 INT NULL,
+  ADD COLUMN ph1 INT NULL,
+  ADD COLUMN ph2 INT NULL,
+  ADD COLUMN ph3 INT NULL,
+  ADD COLUMN faces INT NULL,
+  ADD COLUMN analyzed TINYINT NOT NULL DEFAULT 0,
+  ADD UNIQUE INDEX pictures_dedup (owner, hash),
+  ADD INDEX pictures_hash (hash),
+  ADD UNIQUE INDEX pictures_external (external_id),
+  ADD INDEX pictures_status (status, id),
+  ADD INDEX pictures_format (format, id),
+  ADD INDEX pictures_camera (camera, id),
+  ADD INDEX pictures_faces (faces, id),
+  ADD INDEX pictures_analyzed (analyzed, id),
+  ADD INDEX pictures_ph0 (ph0, phash),
+  ADD INDEX pictures_ph1 (ph1, phash),
+  ADD INDEX pictures_ph2 (ph2, phash),
+  ADD INDEX pictures_ph3 (ph3, phash);
 -- @end
 
 -- The dominant colours one by one, for `color=#rrggbb`: `cell` is the colour
@@ -146,10 +88,10 @@ CREATE TABLE IF NOT EXISTS picture_stats (
 DELETE FROM picture_stats;
 INSERT INTO picture_stats
   SELECT CASE WHEN private = 1 THEN owner ELSE '' END, 'day', SUBSTR(date, 1, 10), COUNT(*)
-  FROM pictures GROUP BY CASE WHEN private = 1 THEN owner ELSE '' END, SUBSTR(date, 1, 10);
-INSERT INTO picture_stats
+  FROM pictures GROUP BY CASE WHEN private = 1 THEN owner ELSE '' END, SUBSTR(date, 1, 10)
+  UNION ALL
   SELECT CASE WHEN private = 1 THEN owner ELSE '' END, 'format', format, COUNT(*)
-  FROM pictures WHERE format IS NOT NULL GROUP BY CASE WHEN private = 1 THEN owner ELSE '' END, format;
-INSERT INTO picture_stats
+  FROM pictures WHERE format IS NOT NULL GROUP BY CASE WHEN private = 1 THEN owner ELSE '' END, format
+  UNION ALL
   SELECT CASE WHEN private = 1 THEN owner ELSE '' END, 'camera', camera, COUNT(*)
   FROM pictures WHERE camera IS NOT NULL GROUP BY CASE WHEN private = 1 THEN owner ELSE '' END, camera;

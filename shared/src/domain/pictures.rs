@@ -431,6 +431,9 @@ pub async fn reconcile(app: &App, grace: std::time::Duration) -> Result<Reconcil
         .collect();
     for file in candidates {
         if !referenced.contains(stem(file_name(&file.location))) {
+            // What was made from it first: the file is how the next sweep
+            // would find them if this one stopped half-way.
+            app.store.delete_derived(&file.location).await?;
             app.store.delete(&file.location).await?;
             report.removed.push(file.location);
         }

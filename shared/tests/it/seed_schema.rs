@@ -594,9 +594,15 @@ async fn cut_fresh(backend: Backend) {
     }
 }
 
+// A cut at every statement means a migration from scratch per statement:
+// the longest tests of the run, so the two paths run apart, side by side.
 #[tokio::test]
 async fn mysql_migration_cut_after_any_statement_finishes_at_the_next_start() {
     cut_at_every_statement(Backend::MySql).await;
+}
+
+#[tokio::test]
+async fn mysql_fresh_migration_cut_after_any_statement_finishes_at_the_next_start() {
     cut_fresh(Backend::MySql).await;
 }
 
