@@ -38,7 +38,7 @@ forms=$((COUNT / PER_FORM))
 now() { date +%s.%N; }
 # post_forms CLIENTS TAG: every form once, CLIENTS at a time; answers in $OUT/answers-TAG-<form>.json.
 post_forms() {
-  local clients=$1 tag=$2 c
+  local clients=$1 tag=$2 c pids=()
   for c in $(seq 0 $((clients - 1))); do
     (
       for f in $(seq "$c" "$clients" $((forms - 1))); do
@@ -47,8 +47,10 @@ post_forms() {
         curl -s -S --fail-with-body "${args[@]}" "$base/images?async=true" >"$OUT/answers-$tag-$f.json"
       done
     ) &
+    pids+=($!)
   done
-  wait
+  # Only the clients: a bare `wait` would wait for the local API too.
+  wait "${pids[@]}"
 }
 # How many files the answers of TAG registered, and their errors.
 tally() {

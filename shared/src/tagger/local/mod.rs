@@ -174,13 +174,17 @@ impl Tagger for LocalTagger {
             let rgb = decode_upright(&image).map_err(|e| {
                 TaggerError::BadImage(format!("cannot decode the {}: {e}", image.format().name()))
             })?;
-            let mut tags = vocabulary.tags(&model.classify(&prepare(&rgb)));
-            let mut faces = None;
-            if let Some(people) = people {
-                let seen = people.detect(&rgb);
-                faces = Some(seen.faces.len() as u32);
+            // The classifier and the detectors side by side on rayon's pool:
+            // one picture's answer waits for the slower of them, not both.
+            let (probabilities, seen) = rayon::join(
+                || model.classify(&prepare(&rgb)),
+                || people.map(|people| people.detect(&rgb)),
+            );
+            let mut tags = vocabulary.tags(&probabilities);
+            let faces = seen.map(|seen| {
                 super::people::merge(&mut tags, seen.tags());
-            }
+                seen.faces.len() as u32
+            });
             Ok(Tagging { tags, faces })
         })
         .await
