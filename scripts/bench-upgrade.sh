@@ -71,13 +71,14 @@ for kind in native seed; do
   DBKIND=$kind
   api "$MYSQL_SERVER/pictures_upgrade_$kind" "$OUT/$kind" &
   API=$!
-  trap 'kill $API 2>/dev/null || true' EXIT
+  trap 'pkill -P $API 2>/dev/null; kill $API 2>/dev/null || true' EXIT
   wait_port
   load "GET /images/{id} (random)" -t2 -c16 -d"${DURATION}s" -s "$OUT/random-id.lua" "$base"
   load "GET /images?tags=tag0000,tag0001" -t2 -c16 -d"${DURATION}s" "$base/images?tags=tag0000,tag0001"
   load "GET /images one month" -t2 -c16 -d"${DURATION}s" "$base/images?min_date=$month_start&max_date=$month_end"
   load "GET /tags" -t2 -c16 -d"${DURATION}s" "$base/tags"
-  kill $API; wait $API 2>/dev/null || true
+  # $API is the subshell running api(); the local API is its child.
+  pkill -P $API 2>/dev/null || true; kill $API 2>/dev/null || true; wait $API 2>/dev/null || true
   trap - EXIT
   while curl -s -o /dev/null "$base/tags"; do sleep 0.2; done
 done

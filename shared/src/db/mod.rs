@@ -113,6 +113,9 @@ pub trait Pictures: Send + Sync {
     /// The picture registered from a presigned upload slot.
     async fn picture_by_external_id(&self, external_id: &str) -> Result<Option<Picture>, DbError>;
 
+    /// Every picture of these bytes, whoever owns it, by id.
+    async fn pictures_with_hash(&self, hash: &str) -> Result<Vec<Picture>, DbError>;
+
     /// Replaces the tags that are not a person's by `tags`, sets the status,
     /// moves the statistics and takes the picture off the queue, in one
     /// transaction (with the faces seen, when the tagger counts them).

@@ -1124,6 +1124,11 @@ macro_rules! sql_database {
                 Ok(self.pictures_where("p.external_id = ?", external_id).await?.pop())
             }
 
+            async fn pictures_with_hash(&self, hash: &str) -> Result<Vec<Picture>, DbError> {
+                self.ready().await?;
+                self.pictures_where("p.hash = ?", hash).await
+            }
+
             async fn search(&self, query: &SearchQuery) -> Result<Vec<Picture>, DbError> {
                 self.ready().await?;
                 let mut after = query.after;

@@ -103,6 +103,16 @@ pub async fn file(
     if_none_match: Option<&str>,
 ) -> Result<FileAnswer, Error> {
     let picture = permitted(app, caller, id, signed).await?;
+    file_of(app, &picture, if_none_match).await
+}
+
+/// The bytes (or `304`, or a redirect to the store) of a picture the caller
+/// was already found to see.
+pub async fn file_of(
+    app: &App,
+    picture: &Picture,
+    if_none_match: Option<&str>,
+) -> Result<FileAnswer, Error> {
     let private = picture.private;
     let known_hash = picture.facts.hash.clone();
     if let Some(hash) = &known_hash {

@@ -225,6 +225,21 @@ pub async fn visible(app: &App, caller: &Caller, id: Option<PictureId>) -> Resul
     }
 }
 
+/// The first picture (by id) of these bytes that the caller may see.
+pub async fn visible_with_hash(
+    app: &App,
+    caller: &Caller,
+    hash: &str,
+) -> Result<Option<Picture>, Error> {
+    let visibility = caller.visibility();
+    Ok(app
+        .db
+        .pictures_with_hash(hash)
+        .await?
+        .into_iter()
+        .find(|p| visibility.sees(p.owner.as_deref(), p.private)))
+}
+
 /// The picture, if the caller may change it (its owner or an admin); a 404
 /// for everyone else, as for a picture they cannot see.
 pub async fn changeable(

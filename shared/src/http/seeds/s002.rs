@@ -15,7 +15,7 @@ use crate::App;
 use crate::domain::analysis;
 use crate::domain::files;
 use crate::domain::uploads;
-use crate::domain::{Caller, Error, Limit, PictureId, SearchQuery};
+use crate::domain::{Caller, Error};
 use crate::http::ApiError;
 use crate::http::body::json_body;
 use crate::http::caller::AnyCaller;
@@ -77,25 +77,13 @@ pub async fn image(
     if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(missing());
     }
-    let query = SearchQuery {
-        hash: Some(hash.clone()),
-        limit: Limit(1),
-        visibility: caller.visibility(),
-        ..SearchQuery::default()
-    };
-    let page = crate::domain::search(&app, &query).await?;
-    let picture = page.pictures.first().ok_or_else(missing)?;
+    let picture = crate::domain::pictures::visible_with_hash(&app, &caller, &hash)
+        .await?
+        .ok_or_else(missing)?;
     let if_none_match = headers
         .get(axum::http::header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok());
-    let answer = files::file(
-        &app,
-        &caller,
-        Some(PictureId(picture.id)),
-        None,
-        if_none_match,
-    )
-    .await?;
+    let answer = files::file_of(&app, &picture, if_none_match).await?;
     Ok(file_response(answer))
 }
 
