@@ -10,71 +10,18 @@ use base64::Engine as _;
 use rand::Rng as _;
 use sqlx::Connection as _;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+use common::{Server, fixture, local_api};
 
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(workspace().join("tests/fixtures/images").join(name)).unwrap()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    async fn start(database_url: &str, images: &Path) -> Server {
-        let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_local-api"))
-            .env("BIND", format!("127.0.0.1:{port}"))
-            .env("DATABASE_URL", database_url)
-            .env("IMAGE_STORE", images)
-            .env("TAGGER", "local")
-            .env("MODEL_DIR", workspace().join("data/models"))
-            .env("ORPHAN_GRACE_SECS", "0")
-            .env("CREDENTIALS_FILE", "/nonexistent/credentials.json")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let server = Server {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        for _ in 0..200 {
-            if reqwest::get(format!("{}/tags", server.url)).await.is_ok() {
-                return server;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("local-api did not start (is the model fetched? `make model`)");
-    }
-
-    fn kill(mut self) {
-        self.child.kill().unwrap(); // SIGKILL: no shutdown code runs
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The local API with no grace for orphan files: the restart sweeps them all.
+async fn start(database_url: &str, images: &Path) -> Server {
+    let mut command = local_api(database_url, images);
+    command.env("ORPHAN_GRACE_SECS", "0");
+    Server::start(command, "/tags").await
 }
 
 type Acked = Arc<Mutex<BTreeMap<i64, BTreeSet<String>>>>;
@@ -183,7 +130,7 @@ async fn crash_and_recover(database_url: &str) {
     let acked: Acked = Arc::default();
     let mut rng = rand::rng();
     for _ in 0..6 {
-        let server = Server::start(database_url, &images).await;
+        let server = start(database_url, &images).await;
         let clients: Vec<_> = (0..4)
             .map(|_| tokio::spawn(upload_until_killed(server.url.clone(), acked.clone())))
             .collect();
@@ -206,7 +153,7 @@ async fn crash_and_recover(database_url: &str) {
     let orphan = images.join(format!("{:032x}.jpg", rng.random::<u128>()));
     std::fs::write(&orphan, fixture("rocket.jpg")).unwrap();
 
-    let server = Server::start(database_url, &images).await;
+    let server = start(database_url, &images).await;
     let rows = rows(database_url).await;
     let acked = acked.lock().unwrap().clone();
     assert!(

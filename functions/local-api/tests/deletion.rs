@@ -12,20 +12,10 @@ use serde_json::{Value, json};
 use sqlx::Connection as _;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+mod common;
+use common::{Server, local_api};
 
 /// A small picture of its own for each `n` (a 64x48 PNG).
 fn picture(n: u32) -> Vec<u8> {
@@ -38,58 +28,20 @@ fn picture(n: u32) -> Vec<u8> {
     out
 }
 
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    /// Started with its stderr appended to `log`.
-    async fn start(database_url: &str, images: &Path, log: &Path) -> Server {
-        let port = free_port();
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_local-api"))
-            .env("BIND", format!("127.0.0.1:{port}"))
-            .env("DATABASE_URL", database_url)
-            .env("IMAGE_STORE", images)
-            .env("TAGGER", "local")
-            .env("MODEL_DIR", workspace().join("data/models"))
-            .env("ORPHAN_GRACE_SECS", "0")
-            .env("API_KEYS", "deletion-test-admin-key")
-            .env("CREDENTIALS_FILE", "/nonexistent/credentials.json")
-            .env("RUST_LOG", "debug")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let server = Server {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        for _ in 0..400 {
-            if reqwest::get(format!("{}/health", server.url)).await.is_ok() {
-                return server;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("local-api did not start (is the model fetched? `make model`)");
-    }
-
-    fn kill(mut self) {
-        self.child.kill().unwrap(); // SIGKILL: no shutdown code runs
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The local API logging at debug level into `log` (appended), with an admin key.
+async fn start(database_url: &str, images: &Path, log: &Path) -> Server {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    let mut command = local_api(database_url, images);
+    command
+        .env("ORPHAN_GRACE_SECS", "0")
+        .env("API_KEYS", "deletion-test-admin-key")
+        .env("RUST_LOG", "debug")
+        .stderr(log);
+    Server::start(command, "/health").await
 }
 
 /// The path of every picture row.
@@ -162,7 +114,7 @@ async fn killed_during_a_bulk_delete(database_url: &str) {
     let images = dir.path().join("images");
     let log = dir.path().join("local-api.log");
     let client = reqwest::Client::new();
-    let server = Server::start(database_url, &images, &log).await;
+    let server = start(database_url, &images, &log).await;
 
     // An account, its first key and a second one.
     let me: Value = client
@@ -268,7 +220,7 @@ async fn killed_during_a_bulk_delete(database_url: &str) {
 
     // Restarted: the sweep removes the files of the deleted rows and the
     // thumbnails made from them.
-    let server = Server::start(database_url, &images, &log).await;
+    let server = start(database_url, &images, &log).await;
     let kept: BTreeSet<String> = rows.iter().map(|p| stem(Path::new(p))).collect();
     let mut left = files(&images);
     for _ in 0..200 {

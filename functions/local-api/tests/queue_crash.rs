@@ -5,21 +5,11 @@
 
 use base64::Engine as _;
 use sqlx::Connection as _;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+mod common;
+use common::{Server, local_api, workspace};
 
 /// A photo of its own for each `n`: chelsea with one pixel changed.
 fn photo(n: u32) -> Vec<u8> {
@@ -32,46 +22,11 @@ fn photo(n: u32) -> Vec<u8> {
     out
 }
 
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Server {
-    async fn start(database_url: &str, images: &Path) -> Server {
-        let port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_local-api"))
-            .env("BIND", format!("127.0.0.1:{port}"))
-            .env("DATABASE_URL", database_url)
-            .env("IMAGE_STORE", images)
-            .env("TAGGER", "local")
-            .env("MODEL_DIR", workspace().join("data/models"))
-            .env("CREDENTIALS_FILE", "/nonexistent/credentials.json")
-            // A job held by the killed process is free again this soon.
-            .env("TAG_LEASE_SECS", "2")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let server = Server {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        for _ in 0..400 {
-            if reqwest::get(format!("{}/health", server.url)).await.is_ok() {
-                return server;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("local-api did not start (is the model fetched? `make model`)");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill(); // SIGKILL: no shutdown code runs
-        let _ = self.child.wait();
-    }
+async fn start(database_url: &str, images: &Path) -> Server {
+    let mut command = local_api(database_url, images);
+    // A job held by the killed process is free again this soon.
+    command.env("TAG_LEASE_SECS", "2");
+    Server::start(command, "/health").await
 }
 
 async fn scalar(database_url: &str, sql: &str) -> i64 {
@@ -88,7 +43,7 @@ async fn scalar(database_url: &str, sql: &str) -> i64 {
 async fn killed_while_pending(database_url: &str, images: &Path) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::new();
-    let server = Server::start(database_url, images).await;
+    let server = start(database_url, images).await;
     let mut ids = Vec::new();
     for n in 0..50 {
         let data = base64::engine::general_purpose::STANDARD.encode(photo(n));
@@ -107,7 +62,7 @@ async fn killed_while_pending(database_url: &str, images: &Path) {
     let pending = scalar(database_url, "SELECT COUNT(*) FROM tag_queue").await;
     assert!(pending > 0, "killed with jobs still queued");
 
-    let server = Server::start(database_url, images).await;
+    let server = start(database_url, images).await;
     let deadline = Instant::now() + Duration::from_secs(180);
     loop {
         let left: serde_json::Value = client

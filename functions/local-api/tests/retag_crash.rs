@@ -7,24 +7,16 @@ use base64::Engine as _;
 use rand::Rng as _;
 use sqlx::{Connection as _, Row as _};
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+use common::workspace;
 
 fn local_api(database_url: &str, images: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_local-api"));
-    c.env("DATABASE_URL", database_url)
-        .env("IMAGE_STORE", images)
-        .env("TAGGER", "local")
-        .env("MODEL_DIR", workspace().join("data/models"))
-        .env("CREDENTIALS_FILE", "/nonexistent/credentials.json")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
+    let mut c = common::local_api(database_url, images);
+    c.env("RUST_LOG", "warn");
     c
 }
 
