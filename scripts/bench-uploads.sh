@@ -12,7 +12,8 @@
 #   peak RSS of local-api (VmHWM)                                       budget 300 MB
 #   the same 1,000 again: files/s (all answered from de-duplication)    budget >= 500
 #   pictures stored (must be 1,000: nothing stored twice)
-# FORM_CLIENTS ("1 4"), BENCH_PORT (18085) override.
+# First, what one of the photos costs on one thread, phase by phase
+# (tools/bench-picture). FORM_CLIENTS ("1 4"), BENCH_PORT (18085) override.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/bench-common.sh
@@ -34,6 +35,8 @@ echo "== Photos (tools/make-photos $COUNT $PHOTOS)"
 mapfile -t photos < <(ls "$PHOTOS"/photo-*.jpg | head -n "$COUNT")
 [ "${#photos[@]}" = "$COUNT" ] || { echo "expected $COUNT photos" >&2; exit 1; }
 forms=$((COUNT / PER_FORM))
+echo "== One picture's CPU, phase by phase (tools/bench-picture, one thread), load $(load1)"
+./target/release/bench-picture "${photos[0]}" data/models
 
 now() { date +%s.%N; }
 # post_forms CLIENTS TAG: every form once, CLIENTS at a time; answers in $OUT/answers-TAG-<form>.json.

@@ -16,6 +16,7 @@ pub mod analysis;
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod cpu;
 pub mod db;
 pub mod domain;
 pub mod http;

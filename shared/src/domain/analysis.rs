@@ -7,9 +7,13 @@ use super::types::{ColorShare, Facts, Gps, Picture, PictureId};
 use super::{Error, ImageData};
 use crate::analysis::{self, Color};
 use crate::app::App;
+use image::RgbImage;
 
-/// The long side of the copy every analysis reads (colours, perceptual hash).
-const ANALYSIS_SIDE: u32 = 512;
+/// The long side of the copy every analysis reads (colours, perceptual hash)
+/// and the tagger's networks take their 224-pixel inputs from. A JPEG
+/// decodes straight to about this size (a 2-megapixel photo at 1/4, 12
+/// megapixels at 1/8), which is most of what a picture costs to accept.
+pub const ANALYSIS_SIDE: u32 = 384;
 
 /// How many dominant colours a picture keeps.
 pub const STORED_COLORS: usize = 5;
@@ -24,16 +28,15 @@ fn undecodable(image: &ImageData, why: String) -> Error {
     )
 }
 
-/// The facts of an image: every pixel decoded (so a truncated file is an
-/// error) into a small upright copy, which gives the dominant colours and
-/// the perceptual hash; EXIF from the bytes. CPU-bound: call it on a
-/// blocking thread.
-pub fn facts_of(image: &ImageData) -> Result<Facts, Error> {
-    let small = analysis::decode_small(image, ANALYSIS_SIDE).map_err(|e| undecodable(image, e))?;
+/// The facts read from the bytes alone, without decoding a pixel: hash,
+/// format, size and EXIF. Colours and the perceptual hash wait for a decode
+/// (`analyzed` stays false until then). `hash` is the bytes' SHA-256 when
+/// the caller has it already.
+pub fn header_facts(image: &ImageData, hash: Option<String>) -> Facts {
     let exif = analysis::read_exif(image.bytes());
     let (width, height) = image.dimensions();
-    Ok(Facts {
-        hash: Some(super::pictures::sha256_hex(image.bytes())),
+    Facts {
+        hash: Some(hash.unwrap_or_else(|| super::pictures::sha256_hex(image.bytes()))),
         format: Some(image.format()),
         width: Some(width),
         height: Some(height),
@@ -43,6 +46,21 @@ pub fn facts_of(image: &ImageData) -> Result<Facts, Error> {
             lat: g.lat,
             lon: g.lon,
         }),
+        colors: Vec::new(),
+        phash: None,
+        faces: None,
+        analyzed: false,
+    }
+}
+
+/// The facts of an image: every pixel decoded (so a truncated file is an
+/// error) into a small upright copy, which gives the dominant colours and
+/// the perceptual hash; EXIF from the bytes. The copy is returned too, for
+/// the tagger to read instead of decoding the file again. CPU-bound: call
+/// it on a blocking thread.
+pub fn facts_of(image: &ImageData, hash: Option<String>) -> Result<(Facts, RgbImage), Error> {
+    let small = analysis::decode_small(image, ANALYSIS_SIDE).map_err(|e| undecodable(image, e))?;
+    let facts = Facts {
         colors: analysis::dominant_colors(&small, STORED_COLORS)
             .into_iter()
             // As stored: four decimals.
@@ -52,9 +70,10 @@ pub fn facts_of(image: &ImageData) -> Result<Facts, Error> {
             })
             .collect(),
         phash: Some(analysis::perceptual_hash(&small)),
-        faces: None,
         analyzed: true,
-    })
+        ..header_facts(image, hash)
+    };
+    Ok((facts, small))
 }
 
 /// The `k` dominant colours of an image (k-means on a small copy; the same

@@ -78,7 +78,10 @@ pub async fn analyze_all(app: &App) -> Result<Analyzed, Error> {
         for row in rows {
             let facts = match app.store.get(&row.path).await {
                 Ok(bytes) => match super::ImageData::from_bytes(bytes) {
-                    Ok(image) => super::pictures::examine(&image).await.ok(),
+                    Ok(image) => super::pictures::examine(&image, None)
+                        .await
+                        .ok()
+                        .map(|(facts, _)| facts),
                     Err(_) => None,
                 },
                 Err(StoreError::NotFound(_)) => None,

@@ -1,7 +1,9 @@
 //! The operations on pictures: register (tag, store, record), read, search,
 //! statistics, change and delete, each applying who may see and change what.
 
+use image::RgbImage;
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 use super::caller::Caller;
 use super::types::{
@@ -95,17 +97,22 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// Reads what the service keeps of a file (hash, format, size in pixels,
 /// EXIF, dominant colours, perceptual hash), decoding every pixel so a
 /// truncated or corrupt file is refused before it is tagged or stored,
-/// whatever the tagger. CPU-bound: runs on a blocking thread.
-pub async fn examine(image: &ImageData) -> Result<Facts, Error> {
+/// whatever the tagger; with the small upright copy the colours were read
+/// from, which the tagger reads too. Runs on the CPU pool (`crate::cpu`).
+pub async fn examine(
+    image: &ImageData,
+    hash: Option<String>,
+) -> Result<(Facts, Arc<RgbImage>), Error> {
     let image = image.clone();
-    tokio::task::spawn_blocking(move || super::analysis::facts_of(&image))
+    let (facts, small) = crate::cpu::run(move || super::analysis::facts_of(&image, hash))
         .await
         .map_err(|e| {
             Error::invalid(
                 "invalid_image",
                 format!("the image could not be decoded: {e}"),
             )
-        })?
+        })??;
+    Ok((facts, Arc::new(small)))
 }
 
 /// Registers one picture: de-duplicates by content per owner, checks that it
@@ -129,19 +136,30 @@ pub async fn register(app: &App, caller: &Caller, upload: Upload) -> Result<Regi
             new: false,
         });
     }
-    let mut facts = examine(&upload.image).await?;
-    facts.hash = Some(hash);
+    // A queued picture is only read here (hash, header, EXIF): the worker
+    // decodes it once, for its colours and for the tagger, and a file
+    // whose pixels do not decode ends `failed` with the reason.
+    let (mut facts, decoded) = if upload.asynchronous {
+        (
+            super::analysis::header_facts(&upload.image, Some(hash)),
+            None,
+        )
+    } else {
+        let (facts, small) = examine(&upload.image, Some(hash)).await?;
+        (facts, Some(small))
+    };
     let user_tags: Vec<Tag> = upload
         .user_tags
         .iter()
         .map(|name| Tag::new(name.clone(), 100.0, Some(TagSource::User)))
         .collect();
-    let (mut tags, status) = if upload.asynchronous {
-        (Vec::new(), Status::Pending)
-    } else {
-        let tagging = app.tagger.tag(&upload.image).await?;
-        facts.faces = tagging.faces;
-        (select_tags(tagging.tags, upload.min), Status::Tagged)
+    let (mut tags, status) = match decoded {
+        None => (Vec::new(), Status::Pending),
+        Some(small) => {
+            let tagging = app.tagger.tag_decoded(&upload.image, small).await?;
+            facts.faces = tagging.faces;
+            (select_tags(tagging.tags, upload.min), Status::Tagged)
+        }
     };
     // A person's tag wins over the model's of the same name.
     tags.retain(|t| !user_tags.iter().any(|u| u.name == t.name));

@@ -111,7 +111,20 @@ async fn tag_job(app: &App, job: &TagJob) -> Result<JobOutcome, Error> {
         Err(e) => return Ok(JobOutcome::Failed(e.to_string())),
     };
     let min = Confidence::parse(&job.min_confidence.to_string()).unwrap_or(Confidence::DEFAULT);
-    match app.tagger.tag(&image).await {
+    // Pictures queued at upload were only read, not decoded: one decode
+    // gives their colours and perceptual hash, and the tagger's pixels.
+    let tagged = if picture.facts.analyzed {
+        app.tagger.tag(&image).await
+    } else {
+        let hash = picture.facts.hash.clone();
+        let (facts, small) = match super::pictures::examine(&image, hash).await {
+            Ok(read) => read,
+            Err(e) => return Ok(JobOutcome::Failed(e.to_string())),
+        };
+        app.db.set_facts(job.picture_id, &facts).await?;
+        app.tagger.tag_decoded(&image, small).await
+    };
+    match tagged {
         Ok(tagging) => {
             let tags = select_tags(tagging.tags, min);
             match app
@@ -128,23 +141,29 @@ async fn tag_job(app: &App, job: &TagJob) -> Result<JobOutcome, Error> {
     }
 }
 
-/// The worker of the local API: claims due jobs (as many at a time as the
-/// tagger runs in parallel), runs them, and sleeps until woken by a new
-/// upload or a second passes (retries come due). Runs until the process ends.
+/// The worker of the local API: keeps one job more than the tagger runs in
+/// parallel in flight (so a core never waits while a job reads its file or
+/// writes its answer), claiming the next as soon as one ends; sleeps until
+/// woken by a new upload or a second passes (retries come due). Runs until
+/// the process ends.
 pub async fn run_worker(app: Arc<App>, queue: Arc<LocalQueue>) {
-    let parallel = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+    let parallel = 2 * std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut running = tokio::task::JoinSet::new();
     loop {
-        let claimed = app
-            .db
-            .claim_jobs(unix_now(), app.settings.tag_lease_secs, parallel)
-            .await;
+        let free = parallel - running.len();
+        let claimed = if free > 0 {
+            app.db
+                .claim_jobs(unix_now(), app.settings.tag_lease_secs, free as u32)
+                .await
+        } else {
+            Ok(Vec::new())
+        };
         match claimed {
             Ok(jobs) if !jobs.is_empty() => {
-                let runs = jobs.iter().map(|job| {
+                for job in jobs {
                     let app = app.clone();
-                    let job = job.clone();
                     // Each job runs to its end even if the worker is dropped.
-                    tokio::spawn(async move {
+                    let handle = tokio::spawn(async move {
                         match run_job(&app, &job, true).await {
                             Ok(JobOutcome::Failed(why)) => {
                                 tracing::warn!(picture = job.picture_id, %why, "tagging failed for good");
@@ -153,13 +172,19 @@ pub async fn run_worker(app: Arc<App>, queue: Arc<LocalQueue>) {
                                 tracing::warn!(picture = job.picture_id, %why, attempt = job.attempts, "tagging will be tried again");
                             }
                             Ok(_) => {}
-                            Err(e) => tracing::warn!(picture = job.picture_id, error = %e, "a tagging job could not be recorded; its lease will run out and it is tried again"),
+                            Err(e) => {
+                                tracing::warn!(picture = job.picture_id, error = %e, "a tagging job could not be recorded; its lease will run out and it is tried again")
+                            }
                         }
-                    })
-                });
-                for run in runs.collect::<Vec<_>>() {
-                    let _ = run.await;
+                    });
+                    running.spawn(async move {
+                        let _ = handle.await;
+                    });
                 }
+            }
+            Ok(_) if !running.is_empty() => {
+                // Full, or nothing due: the next claim waits for a job to end.
+                running.join_next().await;
             }
             Ok(_) => {
                 let _ = tokio::time::timeout(Duration::from_secs(1), queue.wake.notified()).await;

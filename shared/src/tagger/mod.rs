@@ -1,10 +1,14 @@
 //! The tagger port: what is in a picture, with confidences in 0..=100.
 
 use async_trait::async_trait;
+use image::RgbImage;
+use std::sync::Arc;
 
 use crate::domain::{ImageData, Tag};
 
 mod imagga;
+// The numeric kernels, at their old paths.
+pub use pictures_kernels::{dense, depthwise};
 pub mod local;
 pub mod people;
 
@@ -37,6 +41,18 @@ pub struct Tagging {
 #[async_trait]
 pub trait Tagger: Send + Sync {
     async fn tag(&self, image: &ImageData) -> Result<Tagging, TaggerError>;
+
+    /// The same, given a copy already decoded upright (the analysis's,
+    /// `domain::analysis::ANALYSIS_SIDE` on its long side unless the image
+    /// is smaller): a
+    /// tagger that reads pixels uses it instead of decoding the file again.
+    async fn tag_decoded(
+        &self,
+        image: &ImageData,
+        _decoded: Arc<RgbImage>,
+    ) -> Result<Tagging, TaggerError> {
+        self.tag(image).await
+    }
 }
 
 /// The tagger of functions that never tag (the read-only endpoints), so they

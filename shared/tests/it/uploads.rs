@@ -190,6 +190,22 @@ both_backends! {
         assert_eq!(t.get_json("/images?status=tagged").await.as_array().unwrap().len(), 3);
         assert_eq!(t.get_json("/tags").await[0]["n_images"], 3, "counted once each");
         assert_eq!(t.row_counts().await, (3, 6));
+        // The colours and perceptual hash are read by the worker, from the
+        // same decode as the tags.
+        let p = t.get_json(&format!("/images/{}", ids[1])).await;
+        assert!(!p["colors"].as_array().unwrap().is_empty(), "{p}");
+
+        // Accepting reads the header only: a photo cut short is taken, then
+        // ends failed with the decoder's reason, nothing tagged.
+        let rocket = fixture("rocket.jpg");
+        let r = t.post_image(&rocket[..rocket.len() / 2], "?async=true").await;
+        assert_eq!(r.status(), 201);
+        let cut = r.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+        let p = settled(&t, cut).await;
+        assert_eq!(p["status"], "failed");
+        assert!(p["failure"].as_str().unwrap().contains("not a complete JPEG"), "{p}");
+        assert_eq!(t.row_counts().await, (4, 6));
+        t.execute(&format!("DELETE FROM pictures WHERE id = {cut}")).await;
 
         // A picture the tagger keeps failing on ends failed, with its reason.
         t.cloud.fail_imagga(wiremock::ResponseTemplate::new(500));

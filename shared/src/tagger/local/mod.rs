@@ -3,10 +3,11 @@
 //!
 //! The weights come from `make model` (see scripts/fetch-model.py); the
 //! vocabulary is compiled in. The model loads once per process and inference
-//! runs on blocking threads, at most one per core, so GET requests never wait
-//! behind tagging.
+//! runs on the CPU pool (`crate::cpu`), at most one picture per core, at a
+//! lower priority than requests, so GET requests never wait behind tagging.
 
 use async_trait::async_trait;
+use image::RgbImage;
 use serde::Deserialize;
 use std::path::Path;
 use std::sync::Arc;
@@ -158,9 +159,14 @@ impl LocalTagger {
     }
 }
 
-#[async_trait]
-impl Tagger for LocalTagger {
-    async fn tag(&self, image: &ImageData) -> Result<Tagging, TaggerError> {
+impl LocalTagger {
+    /// Classifier and detectors on the CPU pool, decoding first unless
+    /// given the pixels.
+    async fn run(
+        &self,
+        image: &ImageData,
+        decoded: Option<Arc<RgbImage>>,
+    ) -> Result<Tagging, TaggerError> {
         let _permit = self
             .permits
             .acquire()
@@ -169,11 +175,18 @@ impl Tagger for LocalTagger {
         let model = self.model.clone();
         let vocabulary = self.vocabulary.clone();
         let people = self.people.clone();
-        let image = image.clone();
-        tokio::task::spawn_blocking(move || {
-            let rgb = decode_upright(&image).map_err(|e| {
-                TaggerError::BadImage(format!("cannot decode the {}: {e}", image.format().name()))
-            })?;
+        let image = decoded.is_none().then(|| image.clone());
+        crate::cpu::run(move || {
+            let rgb = match (decoded, image) {
+                (Some(rgb), _) => rgb,
+                (None, Some(image)) => Arc::new(decode_upright(&image).map_err(|e| {
+                    TaggerError::BadImage(format!(
+                        "cannot decode the {}: {e}",
+                        image.format().name()
+                    ))
+                })?),
+                (None, None) => unreachable!("the image is kept when no pixels are given"),
+            };
             // The classifier and the detectors side by side on rayon's pool:
             // one picture's answer waits for the slower of them, not both.
             let (probabilities, seen) = rayon::join(
@@ -188,6 +201,21 @@ impl Tagger for LocalTagger {
             Ok(Tagging { tags, faces })
         })
         .await
-        .map_err(|e| TaggerError::Failed(format!("the tagging thread failed: {e}")))?
+        .map_err(|e| TaggerError::Failed(format!("tagging failed: {e}")))?
+    }
+}
+
+#[async_trait]
+impl Tagger for LocalTagger {
+    async fn tag(&self, image: &ImageData) -> Result<Tagging, TaggerError> {
+        self.run(image, None).await
+    }
+
+    async fn tag_decoded(
+        &self,
+        image: &ImageData,
+        decoded: Arc<RgbImage>,
+    ) -> Result<Tagging, TaggerError> {
+        self.run(image, Some(decoded)).await
     }
 }

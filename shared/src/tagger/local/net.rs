@@ -2,9 +2,11 @@
 //!
 //! Batch norms are folded into the convolutions at load time. The 1x1
 //! convolutions (most of the ~0.4 GFLOP) and the stem (after im2col) are
-//! single-precision GEMMs; the depthwise convolutions are loops whose inner
-//! dimension is the contiguous channel axis, so they vectorise.
+//! single-precision products (`tagger::dense`); the depthwise convolutions
+//! are `tagger::depthwise`'s.
 
+use crate::tagger::dense::{Activation, Dense};
+use crate::tagger::depthwise::{self, Geometry};
 use safetensors::SafeTensors;
 use std::path::Path;
 
@@ -34,12 +36,7 @@ pub enum LoadError {
 }
 
 /// A 1x1 convolution with its batch norm folded in: weights `[cin][cout]`.
-struct Pointwise {
-    w: Vec<f32>,
-    b: Vec<f32>,
-    cin: usize,
-    cout: usize,
-}
+struct Pointwise(Dense);
 
 /// A depthwise k x k convolution, weights `[ky][kx][c]`, batch norm folded in.
 struct Depthwise {
@@ -116,7 +113,7 @@ impl Weights<'_> {
                 t[ci * cout + co] = w[co * cin + ci] * scale[co];
             }
         }
-        Ok(Pointwise { w: t, b, cin, cout })
+        Ok(Pointwise(Dense::new(&t, &b, cin, cout)))
     }
 
     fn depthwise(
@@ -153,96 +150,31 @@ fn same_padding(input: usize, k: usize, stride: usize) -> (usize, usize) {
     (out, total / 2)
 }
 
-fn relu6(x: f32) -> f32 {
-    x.clamp(0.0, 6.0)
-}
-
 impl Pointwise {
-    /// `x` is `[pixels][cin]`; returns `[pixels][cout]`.
+    /// `x` is `[pixels][cin]`; returns `[pixels][cout]`, ReLU6'd if `activate`.
     fn forward(&self, x: &[f32], pixels: usize, activate: bool) -> Vec<f32> {
-        assert_eq!(x.len(), pixels * self.cin);
-        let mut out = vec![0.0f32; pixels * self.cout];
-        // SAFETY: the pointers cover m x k, k x n and m x n row-major arrays,
-        // as the lengths asserted above and allocated here guarantee.
-        unsafe {
-            matrixmultiply::sgemm(
-                pixels,
-                self.cin,
-                self.cout,
-                1.0,
-                x.as_ptr(),
-                self.cin as isize,
-                1,
-                self.w.as_ptr(),
-                self.cout as isize,
-                1,
-                0.0,
-                out.as_mut_ptr(),
-                self.cout as isize,
-                1,
-            );
-        }
-        for row in out.chunks_exact_mut(self.cout) {
-            for (v, b) in row.iter_mut().zip(&self.b) {
-                *v += b;
-                if activate {
-                    *v = relu6(*v);
-                }
-            }
-        }
-        out
+        let activation = if activate {
+            Activation::Relu6
+        } else {
+            Activation::None
+        };
+        self.0.forward(x, pixels, activation)
     }
 }
 
 impl Depthwise {
     /// `x` is `[h][w][c]`; returns the activated output and its side.
     fn forward(&self, x: &[f32], h: usize, w: usize) -> (Vec<f32>, usize, usize) {
-        #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has just been seen to support AVX2.
-            return unsafe { self.forward_avx2(x, h, w) };
-        }
-        self.forward_any(x, h, w)
-    }
-
-    /// The same loops compiled for 8-wide vectors; the CPU is checked at run
-    /// time, so one binary serves any x86_64 host.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    unsafe fn forward_avx2(&self, x: &[f32], h: usize, w: usize) -> (Vec<f32>, usize, usize) {
-        self.forward_any(x, h, w)
-    }
-
-    #[inline(always)]
-    fn forward_any(&self, x: &[f32], h: usize, w: usize) -> (Vec<f32>, usize, usize) {
-        let (c, k, s) = (self.c, self.k, self.stride);
-        let (oh, pad_y) = same_padding(h, k, s);
-        let (ow, pad_x) = same_padding(w, k, s);
-        let mut out = vec![0.0f32; oh * ow * c];
-        for oy in 0..oh {
-            for ox in 0..ow {
-                let acc = &mut out[(oy * ow + ox) * c..][..c];
-                acc.copy_from_slice(&self.b);
-                for ky in 0..k {
-                    let Some(iy) = (oy * s + ky).checked_sub(pad_y).filter(|&y| y < h) else {
-                        continue;
-                    };
-                    for kx in 0..k {
-                        let Some(ix) = (ox * s + kx).checked_sub(pad_x).filter(|&x| x < w) else {
-                            continue;
-                        };
-                        let input = &x[(iy * w + ix) * c..][..c];
-                        let weights = &self.w[(ky * k + kx) * c..][..c];
-                        for ((a, i), wt) in acc.iter_mut().zip(input).zip(weights) {
-                            *a += i * wt;
-                        }
-                    }
-                }
-                for a in acc.iter_mut() {
-                    *a = relu6(*a);
-                }
-            }
-        }
+        let (oh, pad_y) = same_padding(h, self.k, self.stride);
+        let (ow, pad_x) = same_padding(w, self.k, self.stride);
+        let geometry = Geometry {
+            input: (h, w, self.c),
+            output: (oh, ow),
+            k: self.k,
+            stride: (self.stride, self.stride),
+            before: (pad_y, pad_x),
+        };
+        let out = depthwise::forward(x, &self.w, &self.b, geometry, Activation::Relu6);
         (out, oh, ow)
     }
 }
@@ -274,12 +206,7 @@ impl EfficientNet {
                 }
             }
         }
-        let stem = Pointwise {
-            w: stem,
-            b,
-            cin: 27,
-            cout: 32,
-        };
+        let stem = Pointwise(Dense::new(&stem, &b, 27, 32));
 
         let mut blocks = Vec::new();
         for &(repeats, k, stride, expand, cin, cout) in &STAGES {
@@ -324,12 +251,12 @@ impl EfficientNet {
                 fc[i * CLASSES + o] = fc_w[o * 1280 + i];
             }
         }
-        let fc = Pointwise {
-            w: fc,
-            b: w.get("_fc.bias", &[CLASSES])?,
-            cin: 1280,
-            cout: CLASSES,
-        };
+        let fc = Pointwise(Dense::new(
+            &fc,
+            &w.get("_fc.bias", &[CLASSES])?,
+            1280,
+            CLASSES,
+        ));
         Ok(EfficientNet {
             stem,
             blocks,

@@ -1,16 +1,18 @@
 //! A small interpreter for the float graphs scripts/fetch-detectors.py
 //! converts from TFLite: ten ops in NHWC layout, batch 1.
 //!
-//! 1x1 convolutions (most of the work) are single-precision GEMMs; other
-//! convolutions go through im2col first. Depthwise convolutions loop with the
-//! contiguous channel axis innermost, compiled for AVX2 when the CPU has it,
-//! as in the classifier (local/net.rs).
+//! 1x1 convolutions (most of the work) are products (`tagger::dense`); other
+//! convolutions go through im2col first. Depthwise convolutions share the
+//! classifier's kernels (`tagger::depthwise`). Explicit spatial padding is
+//! folded into the windows that read it.
 
 use safetensors::SafeTensors;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::Path;
 
+use crate::tagger::dense::{Activation, Dense};
+use crate::tagger::depthwise::{self, Geometry};
 use crate::tagger::local::LoadError;
 
 #[derive(Deserialize)]
@@ -57,30 +59,12 @@ struct OpSpec {
     half_pixel_centers: bool,
 }
 
-#[derive(Clone, Copy)]
-enum Activation {
-    None,
-    Relu,
-    Relu6,
-}
-
-impl Activation {
-    fn parse(name: &str) -> Result<Self, LoadError> {
-        match name {
-            "" | "NONE" => Ok(Activation::None),
-            "RELU" => Ok(Activation::Relu),
-            "RELU6" => Ok(Activation::Relu6),
-            other => Err(bad(format!("activation {other} is not supported"))),
-        }
-    }
-
-    #[inline(always)]
-    fn apply(self, x: f32) -> f32 {
-        match self {
-            Activation::None => x,
-            Activation::Relu => x.max(0.0),
-            Activation::Relu6 => x.clamp(0.0, 6.0),
-        }
+fn activation(name: &str) -> Result<Activation, LoadError> {
+    match name {
+        "" | "NONE" => Ok(Activation::None),
+        "RELU" => Ok(Activation::Relu),
+        "RELU6" => Ok(Activation::Relu6),
+        other => Err(bad(format!("activation {other} is not supported"))),
     }
 }
 
@@ -149,10 +133,9 @@ impl Window {
     }
 }
 
-/// A convolution as a GEMM: `[rows][cout]` weights, rows ordered (ky, kx, cin).
+/// A convolution as a product: `[rows][cout]` weights, rows ordered (ky, kx, cin).
 struct Conv {
-    w: Vec<f32>,
-    b: Vec<f32>,
+    dense: Dense,
     window: Window,
     /// 1x1, stride 1: the input is already the GEMM's left matrix.
     pointwise: bool,
@@ -265,7 +248,7 @@ impl Graph {
                     let (in_shape, out_shape) = (Hwc::of(first)?, Hwc::of(&spec.shape)?);
                     let (w, ws) = tensor(st, &spec.weights)?;
                     let (b, bs) = tensor(st, &spec.bias)?;
-                    let activation = Activation::parse(&spec.activation)?;
+                    let activation = activation(&spec.activation)?;
                     let [o, kh, kw, i] = ws[..] else {
                         return Err(bad(format!("{}: weights {ws:?}", spec.weights)));
                     };
@@ -286,14 +269,13 @@ impl Graph {
                             }
                         }
                         Kind::Conv(Conv {
-                            w: t,
-                            b,
+                            dense: Dense::new(&t, &b, rows, o),
                             window,
                             pointwise: kh == 1 && kw == 1 && window.stride == (1, 1),
                             activation,
                         })
                     } else {
-                        if o != 1 || i != in_shape.c || out_shape.c != in_shape.c {
+                        if o != 1 || i != in_shape.c || out_shape.c != in_shape.c || kh != kw {
                             return Err(bad(format!("{}: weights {ws:?}", spec.weights)));
                         }
                         Kind::Depthwise(Depthwise {
@@ -309,7 +291,7 @@ impl Graph {
                     {
                         return Err(bad("ADD: only same-shape operands".into()));
                     }
-                    Kind::Add(Activation::parse(&spec.activation)?)
+                    Kind::Add(activation(&spec.activation)?)
                 }
                 "RELU" => Kind::Relu,
                 "PAD" => {
@@ -396,6 +378,7 @@ impl Graph {
                 return Err(bad(format!("output tensor {t} is never made")));
             }
         }
+        fold_pads(&mut ops, &file.outputs);
         // Free each intermediate tensor after its last reader.
         let mut last = HashMap::new();
         for (n, op) in ops.iter().enumerate() {
@@ -436,11 +419,18 @@ impl Graph {
             let out = match &op.kind {
                 Kind::Conv(c) => c.forward(x, i, o),
                 Kind::Depthwise(d) => d.forward(x, i, o),
-                Kind::Add(act) => x
-                    .iter()
-                    .zip(get(op.inputs[1]))
-                    .map(|(a, b)| act.apply(a + b))
-                    .collect(),
+                Kind::Add(act) => {
+                    let mut out = x.to_vec();
+                    for (a, b) in out.iter_mut().zip(get(op.inputs[1])) {
+                        *a += b;
+                    }
+                    if *act != Activation::None {
+                        for a in out.iter_mut() {
+                            *a = act.apply(*a);
+                        }
+                    }
+                    out
+                }
                 Kind::Relu => x.iter().map(|v| v.max(0.0)).collect(),
                 Kind::Pad(p) => pad(x, i, o, p),
                 Kind::MaxPool(win) => max_pool(x, i, o, win),
@@ -475,45 +465,61 @@ impl Graph {
     }
 }
 
+/// Folds spatial zero padding into the windowed convolutions that read it
+/// (TFLite pads explicitly before its VALID stride-2 convolutions): a
+/// window already reads zeros outside its input, so the padded copy need
+/// not be made.
+fn fold_pads(ops: &mut Vec<Op>, outputs: &HashMap<String, usize>) {
+    let windowed = |kind: &Kind| match kind {
+        Kind::Depthwise(_) => true,
+        Kind::Conv(c) => !c.pointwise,
+        _ => false,
+    };
+    let mut n = 0;
+    while n < ops.len() {
+        let Kind::Pad(p) = ops[n].kind else {
+            n += 1;
+            continue;
+        };
+        let padded = ops[n].out;
+        let readers: Vec<usize> = (0..ops.len())
+            .filter(|&m| ops[m].inputs.contains(&padded))
+            .collect();
+        let foldable = p[2] == [0, 0]
+            && !outputs.values().any(|&o| o == padded)
+            && !readers.is_empty()
+            && readers
+                .iter()
+                .all(|&m| ops[m].inputs.len() == 1 && windowed(&ops[m].kind));
+        if !foldable {
+            n += 1;
+            continue;
+        }
+        let (source, shape) = (ops[n].inputs[0], ops[n].in_shape);
+        for &m in &readers {
+            let reader = &mut ops[m];
+            let window = match &mut reader.kind {
+                Kind::Depthwise(d) => &mut d.window,
+                Kind::Conv(c) => &mut c.window,
+                _ => unreachable!("only windowed readers are folded"),
+            };
+            window.before.0 += p[0][0];
+            window.before.1 += p[1][0];
+            reader.inputs[0] = source;
+            reader.in_shape = shape;
+        }
+        ops.remove(n);
+    }
+}
+
 impl Conv {
     fn forward(&self, x: &[f32], i: Hwc, o: Hwc) -> Vec<f32> {
         let pixels = o.h * o.w;
-        let rows = self.w.len() / o.c;
-        let cols;
-        let a = if self.pointwise {
-            x
-        } else {
-            cols = self.im2col(x, i, o);
-            &cols
-        };
-        let mut out = vec![0.0f32; pixels * o.c];
-        assert!(a.len() == pixels * rows && self.w.len() == rows * o.c);
-        // SAFETY: the pointers cover pixels x rows, rows x cout and
-        // pixels x cout row-major arrays, as asserted and allocated here.
-        unsafe {
-            matrixmultiply::sgemm(
-                pixels,
-                rows,
-                o.c,
-                1.0,
-                a.as_ptr(),
-                rows as isize,
-                1,
-                self.w.as_ptr(),
-                o.c as isize,
-                1,
-                0.0,
-                out.as_mut_ptr(),
-                o.c as isize,
-                1,
-            );
+        if self.pointwise {
+            return self.dense.forward(x, pixels, self.activation);
         }
-        for row in out.chunks_exact_mut(o.c) {
-            for (v, b) in row.iter_mut().zip(&self.b) {
-                *v = self.activation.apply(*v + b);
-            }
-        }
-        out
+        self.dense
+            .forward(&self.im2col(x, i, o), pixels, self.activation)
     }
 
     /// One row per output pixel holding its (ky, kx, cin) window, zeros outside.
@@ -544,51 +550,15 @@ impl Conv {
 
 impl Depthwise {
     fn forward(&self, x: &[f32], i: Hwc, o: Hwc) -> Vec<f32> {
-        #[cfg(target_arch = "x86_64")]
-        if std::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU has just been seen to support AVX2.
-            return unsafe { self.forward_avx2(x, i, o) };
-        }
-        self.forward_any(x, i, o)
-    }
-
-    /// The same loops compiled for 8-wide vectors, chosen at run time.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    unsafe fn forward_avx2(&self, x: &[f32], i: Hwc, o: Hwc) -> Vec<f32> {
-        self.forward_any(x, i, o)
-    }
-
-    #[inline(always)]
-    fn forward_any(&self, x: &[f32], i: Hwc, o: Hwc) -> Vec<f32> {
         let Window { k, stride, before } = self.window;
-        let c = i.c;
-        let mut out = vec![0.0f32; o.h * o.w * c];
-        for oy in 0..o.h {
-            for ox in 0..o.w {
-                let acc = &mut out[(oy * o.w + ox) * c..][..c];
-                acc.copy_from_slice(&self.b);
-                for ky in 0..k.0 {
-                    let Some(iy) = Window::source(oy, stride.0, ky, before.0, i.h) else {
-                        continue;
-                    };
-                    for kx in 0..k.1 {
-                        let Some(ix) = Window::source(ox, stride.1, kx, before.1, i.w) else {
-                            continue;
-                        };
-                        let input = &x[(iy * i.w + ix) * c..][..c];
-                        let weights = &self.w[(ky * k.1 + kx) * c..][..c];
-                        for ((a, v), w) in acc.iter_mut().zip(input).zip(weights) {
-                            *a += v * w;
-                        }
-                    }
-                }
-                for a in acc.iter_mut() {
-                    *a = self.activation.apply(*a);
-                }
-            }
-        }
-        out
+        let geometry = Geometry {
+            input: (i.h, i.w, i.c),
+            output: (o.h, o.w),
+            k: k.0,
+            stride,
+            before,
+        };
+        depthwise::forward(x, &self.w, &self.b, geometry, self.activation)
     }
 }
 
