@@ -1,24 +1,25 @@
 //! Where the CPU-heavy work of a picture runs (decoding, analysis, the
-//! tagger's networks): rayon's pool, one thread per core, whose threads run
+//! tagger's networks): a rayon pool, one thread per core, whose threads run
 //! at a lower priority (nice 10) than the threads that answer requests. A
 //! burst of queued tagging then never slows the uploads and reads that
 //! arrive meanwhile: they take a core as soon as they need one, and the
 //! queue gets the rest.
 
-use std::sync::Once;
+use std::sync::OnceLock;
 
-/// Builds the pool the first time it is needed (or adopts one already built).
-fn configure() {
-    static POOL: Once = Once::new();
-    POOL.call_once(|| {
-        let built = rayon::ThreadPoolBuilder::new()
+/// The pool, built the first time it is needed. Its own rather than rayon's
+/// global one, so nothing that touched rayon first decides its threads'
+/// priority; rayon calls made inside its jobs (`join`, the JPEG decoder's)
+/// run on it too.
+fn pool() -> &'static rayon::ThreadPool {
+    static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
             .thread_name(|i| format!("pictures-cpu-{i}"))
             .start_handler(|_| lower_priority())
-            .build_global();
-        if let Err(e) = built {
-            tracing::debug!(error = %e, "rayon's pool was built before; its threads keep their priority");
-        }
-    });
+            .build()
+            .expect("the CPU pool's threads start")
+    })
 }
 
 /// Nice 10 for the calling thread (Linux sets priorities per thread).
@@ -43,9 +44,8 @@ where
     T: Send + 'static,
     F: FnOnce() -> T + Send + 'static,
 {
-    configure();
     let (tx, rx) = tokio::sync::oneshot::channel();
-    rayon::spawn(move || {
+    pool().spawn(move || {
         let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
         let _ = tx.send(done.map_err(|e| {
             e.downcast_ref::<&str>()
