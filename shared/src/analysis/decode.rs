@@ -2,7 +2,6 @@
 
 use std::io::Cursor;
 
-use image::imageops::FilterType;
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageReader, RgbImage};
 use jpeg_decoder::PixelFormat;
@@ -50,7 +49,7 @@ fn fit(rgb: RgbImage, max_side: u32) -> RgbImage {
     }
     let scale = f64::from(max_side) / f64::from(long);
     let side = |n: u32| ((f64::from(n) * scale).round() as u32).clamp(1, max_side);
-    image::imageops::resize(&rgb, side(w), side(h), FilterType::Triangle)
+    super::resize(&rgb, side(w), side(h), super::Filter::Triangle, None)
 }
 
 fn decode_jpeg(bytes: &[u8], max_side: u32) -> Result<(RgbImage, Orientation), String> {

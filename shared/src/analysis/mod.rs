@@ -11,7 +11,7 @@
 //! # fn f(image: pictures::domain::ImageData) -> Result<(), String> {
 //! use pictures::analysis::*;
 //! let exif = read_exif(image.bytes());
-//! let small = decode_small(&image, 512)?; // refuses truncated files
+//! let small = decode_small(&image, 384)?; // refuses truncated files
 //! let colors = dominant_colors(&small, 5);
 //! let hash = perceptual_hash(&small);
 //! # Ok(()) }
@@ -22,6 +22,7 @@ mod decode;
 mod exif;
 mod palette;
 mod phash;
+mod resize;
 mod thumbnail;
 
 pub use self::exif::{ExifInfo, Gps, read_exif};
@@ -29,4 +30,5 @@ pub use colors::{Color, dominant_colors, parse_hex};
 pub use decode::decode_small;
 pub use palette::{PALETTE_SIZE, palette_png};
 pub use phash::{NEAR_DUPLICATE_BITS, hamming, perceptual_hash};
+pub use resize::{Filter, resize};
 pub use thumbnail::{THUMBNAIL_SIZES, thumbnail};

@@ -51,7 +51,7 @@ fn equalized_luma(img: &RgbImage) -> GrayImage {
 }
 
 /// The image's pHash as a number, for storage and comparison with [`hamming`].
-/// Hash the output of `decode_small(…, 512)`, as the service does, so every
+/// Hash the output of `decode_small(…, ANALYSIS_SIDE)` (384), as the service does, so every
 /// hash is taken at the same scale.
 pub fn perceptual_hash(img: &RgbImage) -> u64 {
     let hash = hasher().hash_image(&equalized_luma(img));

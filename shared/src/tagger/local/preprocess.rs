@@ -2,7 +2,7 @@
 //! orientation applied), centre-cropped to 224/256 of the short side,
 //! bicubic-resized to 224x224, RGB, `(x - 127) / 128`.
 
-use image::imageops::{self, FilterType};
+use crate::analysis::{self, Filter};
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageReader, RgbImage};
 use std::io::Cursor;
@@ -135,8 +135,14 @@ pub fn prepare(img: &RgbImage) -> Vec<f32> {
     // EfficientNet's evaluation crop: the central 224/256 of the short side.
     let crop = ((f64::from(w.min(h)) * SIZE as f64 / (SIZE + 32) as f64) as u32).max(1);
     let (x, y) = ((w - crop).div_ceil(2), (h - crop).div_ceil(2));
-    let cropped = imageops::crop_imm(img, x, y, crop, crop).to_image();
-    let resized = imageops::resize(&cropped, SIZE as u32, SIZE as u32, FilterType::CatmullRom);
+    let side = SIZE as u32;
+    let resized = analysis::resize(
+        img,
+        side,
+        side,
+        Filter::CatmullRom,
+        Some((x, y, crop, crop)),
+    );
     resized
         .into_raw()
         .into_iter()

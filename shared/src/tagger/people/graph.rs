@@ -10,6 +10,7 @@ use safetensors::SafeTensors;
 use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use crate::tagger::dense::{Activation, Dense};
 use crate::tagger::depthwise::{self, Geometry};
@@ -167,6 +168,25 @@ enum Kind {
     },
 }
 
+impl Op {
+    /// What the op is, for measurements: "1x1 conv", "dw 5x5", ...
+    fn label(&self) -> String {
+        match &self.kind {
+            Kind::Conv(c) if c.pointwise => "1x1 conv".into(),
+            Kind::Conv(c) => format!("conv {}x{}", c.window.k.0, c.window.k.1),
+            Kind::Depthwise(d) => format!("depthwise {}x{}", d.window.k.0, d.window.k.1),
+            Kind::Add(_) => "add".into(),
+            Kind::Relu => "relu".into(),
+            Kind::Pad(_) => "pad".into(),
+            Kind::MaxPool(_) => "max pool".into(),
+            Kind::Reshape => "reshape".into(),
+            Kind::Concat(_) => "concat".into(),
+            Kind::DepthToSpace(_) => "depth to space".into(),
+            Kind::ResizeBilinear { .. } => "resize".into(),
+        }
+    }
+}
+
 struct Op {
     kind: Kind,
     inputs: Vec<usize>,
@@ -183,6 +203,8 @@ pub struct Graph {
     input_shape: Hwc,
     ops: Vec<Op>,
     outputs: HashMap<String, usize>,
+    /// Each output's length, from the shapes checked at load.
+    output_lens: HashMap<String, usize>,
     tensors: usize,
 }
 
@@ -392,13 +414,24 @@ impl Graph {
             }
         }
         let tensors = shapes.keys().max().map_or(0, |m| m + 1);
+        let output_lens = file
+            .outputs
+            .iter()
+            .map(|(name, t)| (name.clone(), shapes[t].iter().product()))
+            .collect();
         Ok(Graph {
             input: file.input.tensor,
             input_shape: Hwc::of(&file.input.shape)?,
             ops,
             outputs: file.outputs,
+            output_lens,
             tensors,
         })
+    }
+
+    /// How many values the named output holds, if the graph has it.
+    pub fn output_len(&self, name: &str) -> Option<usize> {
+        self.output_lens.get(name).copied()
     }
 
     /// Input (height, width).
@@ -408,11 +441,32 @@ impl Graph {
 
     /// Runs the graph on an `[h][w][c]` input; returns the named outputs.
     pub fn run(&self, input: Vec<f32>) -> HashMap<String, Vec<f32>> {
+        self.run_observed(input, |_, _| {})
+    }
+
+    /// Runs the graph and adds each op's time to `spent`, by the op's
+    /// label (for measurements).
+    pub fn run_timed(&self, input: Vec<f32>, spent: &mut Vec<(String, Duration)>) {
+        self.run_observed(input, |op, took| {
+            let label = op.label();
+            match spent.iter_mut().find(|(l, _)| *l == label) {
+                Some((_, d)) => *d += took,
+                None => spent.push((label, took)),
+            }
+        });
+    }
+
+    fn run_observed(
+        &self,
+        input: Vec<f32>,
+        mut observe: impl FnMut(&Op, Duration),
+    ) -> HashMap<String, Vec<f32>> {
         let s = self.input_shape;
         assert_eq!(input.len(), s.h * s.w * s.c);
         let mut values: Vec<Option<Vec<f32>>> = vec![None; self.tensors];
         values[self.input] = Some(input);
         for op in &self.ops {
+            let started = Instant::now();
             let get = |i: usize| values[i].as_deref().expect("the graph is ordered");
             let x = get(op.inputs[0]);
             let (i, o) = (op.in_shape, op.out_shape);
@@ -457,6 +511,7 @@ impl Graph {
                 values[t] = None;
             }
             values[op.out] = Some(out);
+            observe(op, started.elapsed());
         }
         self.outputs
             .iter()

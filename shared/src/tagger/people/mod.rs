@@ -8,9 +8,10 @@
 //! padded black, as MediaPipe's ImageToTensorCalculator does.
 
 use image::RgbImage;
-use image::imageops::{self, FilterType};
 use std::path::Path;
+use std::time::Duration;
 
+use crate::analysis::{self, Filter};
 use crate::domain::{Tag, TagSource};
 use crate::tagger::local::LoadError;
 
@@ -143,13 +144,11 @@ impl Detector {
             boxes,
             scores,
         };
-        // A dry run checks the outputs' names and sizes once, at load.
-        let out = detector
-            .graph
-            .run(vec![0.0; options.size * options.size * 3]);
+        // The outputs' names and sizes, from the shapes the graph checked
+        // at load (no dry run: it would cost a cold start an inference).
         let n = detector.anchors.len();
-        if out.get(boxes).map(Vec::len) != Some(n * options.coords)
-            || out.get(scores).map(Vec::len) != Some(n)
+        if detector.graph.output_len(boxes) != Some(n * options.coords)
+            || detector.graph.output_len(scores) != Some(n)
         {
             return Err(LoadError::Weights(format!(
                 "{}: outputs do not match {n} anchors",
@@ -201,7 +200,7 @@ fn fit(img: &RgbImage, side: u32) -> RgbImage {
     let scale = f64::from(side) / f64::from(w.max(h));
     let nw = ((f64::from(w) * scale).round() as u32).clamp(1, side);
     let nh = ((f64::from(h) * scale).round() as u32).clamp(1, side);
-    imageops::resize(img, nw, nh, FilterType::Triangle)
+    analysis::resize(img, nw, nh, Filter::Triangle, None)
 }
 
 /// The `[side][side][3]` input in -1..1, the image centred on black.
@@ -268,6 +267,19 @@ impl PeopleDetector {
     /// Faces only, in the pixels of `source` (which `scaled` was made from).
     fn faces_in(&self, scaled: &RgbImage, source: (u32, u32)) -> Vec<Detection> {
         self.face.detect(&fit(scaled, FACE.size as u32), source)
+    }
+
+    /// Where each detector's time goes on `img`, op by op (for
+    /// measurements): face detector first, then the person detector.
+    pub fn profile(&self, img: &RgbImage) -> [Vec<(String, Duration)>; 2] {
+        let pose_in = fit(img, POSE.size as u32);
+        let face_in = fit(&pose_in, FACE.size as u32);
+        [(&self.face, &face_in), (&self.pose, &pose_in)].map(|(detector, scaled)| {
+            let (input, _) = letterbox(scaled, detector.options.size as u32);
+            let mut spent = Vec::new();
+            detector.graph.run_timed(input, &mut spent);
+            spent
+        })
     }
 
     /// Faces only (for measurements).
