@@ -151,7 +151,10 @@ test('upload, search, open, make private, hide from visitors, delete', { timeout
   await page.waitForFunction(() => location.hash === '#/?tags=cat');
   await page.locator('#grid-status', { hasText: /^1 picture$/ }).waitFor();
   assert.equal(await cards(page).count(), 1);
-  assert.match(await cards(page).locator('img').getAttribute('alt'), /^chelsea\.png: .*cat/);
+  // The card's text names the picture and its first four tags. `cat`'s
+  // classes are a subset of `feline`'s, so `cat` can at best tie with
+  // `feline` (99.44 against 99.45 here): either names the cat.
+  assert.match(await cards(page).locator('img').getAttribute('alt'), /^chelsea\.png: .*\b(cat|feline)\b/);
   const id = Number(await cards(page).getAttribute('data-id'));
 
   // Open it.
