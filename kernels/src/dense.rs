@@ -1,5 +1,6 @@
-//! `out = activation(x · W + b)`: the product behind every 1x1 convolution
-//! (and every im2col'd one) of the classifier and the people detectors.
+//! `out = activation(x · W + b)` in f32: the product behind every 1x1
+//! convolution of the classifier and every im2col'd one of the classifier
+//! and the people detectors (whose 1x1 ones are in `quantized`).
 //!
 //! On CPUs with AVX-512 the product runs in a register-blocked kernel of
 //! this module: a tile of up to 12 pixels by up to 64 output channels stays
@@ -122,7 +123,7 @@ impl Dense {
 }
 
 #[cfg(target_arch = "x86_64")]
-mod avx512 {
+pub(crate) mod avx512 {
     use super::{Activation, Dense};
     use std::arch::x86_64::*;
 
@@ -212,26 +213,44 @@ mod avx512 {
                     }
                 }
             }
-            let zero = _mm512_setzero_ps();
-            let six = _mm512_set1_ps(6.0);
             let dst = out.add(p * n);
             for (i, row) in acc.iter().enumerate() {
                 for (j, &v) in row.iter().enumerate() {
-                    let v = match activation {
-                        Activation::None => v,
-                        Activation::Relu => _mm512_max_ps(v, zero),
-                        Activation::Relu6 => _mm512_min_ps(_mm512_max_ps(v, zero), six),
-                    };
                     let col = n0 + 16 * j;
-                    // np - n < 16, so every vector holds at least one real column.
-                    let at = dst.add(i * n + col);
-                    if col + 16 <= n {
-                        _mm512_storeu_ps(at, v);
-                    } else {
-                        let mask = ((1u32 << (n - col)) - 1) as __mmask16;
-                        _mm512_mask_storeu_ps(at, mask, v);
-                    }
+                    store(v, activation, dst.add(i * n + col), col, n);
                 }
+            }
+        }
+    }
+
+    /// Stores the activated vector of columns `col..col + 16` at `at`, only
+    /// the lanes of the `n` real columns (`np - n < 16`, so every vector of
+    /// a tile holds at least one).
+    ///
+    /// # Safety
+    /// `at` must be valid for the writes of columns `col..n.min(col + 16)`.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    pub(crate) unsafe fn store(
+        v: __m512,
+        activation: Activation,
+        at: *mut f32,
+        col: usize,
+        n: usize,
+    ) {
+        let zero = _mm512_setzero_ps();
+        let v = match activation {
+            Activation::None => v,
+            Activation::Relu => _mm512_max_ps(v, zero),
+            Activation::Relu6 => _mm512_min_ps(_mm512_max_ps(v, zero), _mm512_set1_ps(6.0)),
+        };
+        // SAFETY: the caller's promise, and the mask keeps to the real columns.
+        unsafe {
+            if col + 16 <= n {
+                _mm512_storeu_ps(at, v);
+            } else {
+                let mask = ((1u32 << (n - col)) - 1) as __mmask16;
+                _mm512_mask_storeu_ps(at, mask, v);
             }
         }
     }
@@ -240,52 +259,14 @@ mod avx512 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn reference(x: &[f32], w: &[f32], b: &[f32], k: usize, n: usize, act: Activation) -> Vec<f32> {
-        let rows = x.len() / k;
-        let mut out = vec![0.0; rows * n];
-        for r in 0..rows {
-            for c in 0..n {
-                let s: f64 = (0..k)
-                    .map(|i| f64::from(x[r * k + i]) * f64::from(w[i * n + c]))
-                    .sum();
-                out[r * n + c] = act.apply(s as f32 + b[c]);
-            }
-        }
-        out
-    }
-
-    /// Deterministic values in -1..1.
-    fn values(len: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        (0..len)
-            .map(|_| {
-                s = s
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-            })
-            .collect()
-    }
+    use crate::testing::{SHAPES, reference, values};
 
     /// Every panel width (1..4 vectors, ragged last columns), full and
     /// partial row tiles, and each activation, against f64 sums; the
     /// portable path too.
     #[test]
     fn matches_the_plain_sum_at_every_shape() {
-        for &(rows, k, n) in &[
-            (1, 1, 1),
-            (7, 3, 2),
-            (13, 24, 16),
-            (25, 40, 24),
-            (49, 192, 72),
-            (31, 17, 40),
-            (12, 64, 100),
-            (196, 112, 144),
-            (9, 8, 200),
-        ] {
+        for &(rows, k, n) in SHAPES {
             for act in [Activation::None, Activation::Relu, Activation::Relu6] {
                 let x: Vec<f32> = values(rows * k, 1).iter().map(|v| v * 3.0).collect();
                 let w = values(k * n, 2);

@@ -30,15 +30,20 @@ pub fn forward(x: &[f32], w: &[f32], b: &[f32], g: Geometry, act: Activation) ->
     let (oh, ow) = g.output;
     assert!(x.len() == ih * iw * c && w.len() == g.k * g.k * c && b.len() == c);
     #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx512f") && matches!(g.k, 3 | 5) {
+    if std::is_x86_feature_detected!("avx512f") && matches!(g.k, 3 | 5) && g.stride.1 <= 2 {
         let mut out = Vec::with_capacity(oh * ow * c);
         // SAFETY: the CPU has just been seen to support AVX-512F, the
         // inputs have the sizes asserted above, and the kernel writes every
         // one of the oh x ow x c outputs before the length is set.
         unsafe {
-            match g.k {
-                3 => avx512::forward::<3>(x, w, b, g, act, out.as_mut_ptr()),
-                _ => avx512::forward::<5>(x, w, b, g, act, out.as_mut_ptr()),
+            // Eight pixels side by side at stride 1 (twelve input
+            // vectors of a 5-tap row), four at stride 2 (eleven).
+            let out_ptr = out.as_mut_ptr();
+            match (g.k, g.stride.1) {
+                (3, 1) => avx512::forward::<3, 1, 8>(x, w, b, g, act, out_ptr),
+                (3, _) => avx512::forward::<3, 2, 4>(x, w, b, g, act, out_ptr),
+                (_, 1) => avx512::forward::<5, 1, 8>(x, w, b, g, act, out_ptr),
+                _ => avx512::forward::<5, 2, 4>(x, w, b, g, act, out_ptr),
             }
             out.set_len(oh * ow * c);
         }
@@ -133,11 +138,10 @@ mod avx512 {
         }
     }
 
-    /// Output pixels computed side by side in the interior.
-    const PX: usize = 4;
-
+    /// `K`x`K` taps at horizontal stride `S` (the geometry's own), `PX`
+    /// interior output pixels side by side.
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn forward<const K: usize>(
+    pub(super) unsafe fn forward<const K: usize, const S: usize, const PX: usize>(
         x: &[f32],
         w: &[f32],
         b: &[f32],
@@ -147,7 +151,8 @@ mod avx512 {
     ) {
         let (ih, iw, c) = g.input;
         let (oh, ow) = g.output;
-        let (sy, sx) = g.stride;
+        let (sy, sx) = (g.stride.0, S);
+        debug_assert_eq!(g.stride.1, S);
         let (top, left) = (g.before.0 as isize, g.before.1 as isize);
         let (x, w, b) = (x.as_ptr(), w.as_ptr(), b.as_ptr());
         // SAFETY: every load reads taps inside the input (checked per
@@ -178,7 +183,9 @@ mod avx512 {
                 let dst = out.add(oy * ow * c);
                 // Interior pixels PX at a time, every channel block of
                 // them before moving on: their inputs stay in L1, and the
-                // PX accumulators are independent chains of FMAs.
+                // PX accumulators are independent chains of FMAs. Each
+                // input vector of a window row is loaded once and serves
+                // every pixel whose window covers it.
                 let mut ox = first;
                 while ox + PX <= end {
                     let x0 = ox * sx - left as usize;
@@ -191,11 +198,16 @@ mod avx512 {
                                 continue;
                             }
                             let p = x.add((iy * iw + x0) * c + c0);
+                            // (PX - 1) * S + K of them; 16 is room for every
+                            // instance, the unused tail never loaded.
+                            let mut row = [zero; 16];
+                            for (t, v) in row.iter_mut().enumerate().take((PX - 1) * S + K) {
+                                *v = _mm512_maskz_loadu_ps(mask, p.add(t * c));
+                            }
                             for kx in 0..K {
                                 let wt = _mm512_maskz_loadu_ps(mask, w.add((ky * K + kx) * c + c0));
                                 for (j, a) in acc.iter_mut().enumerate() {
-                                    let v = _mm512_maskz_loadu_ps(mask, p.add((j * sx + kx) * c));
-                                    *a = _mm512_fmadd_ps(v, wt, *a);
+                                    *a = _mm512_fmadd_ps(row[j * S + kx], wt, *a);
                                 }
                             }
                         }
@@ -265,6 +277,9 @@ mod tests {
             (9, 7, 16, 5, 2, (2, 2)),
             (6, 6, 5, 5, 1, (2, 1)),
             (12, 11, 144, 5, 2, (1, 2)),
+            (5, 20, 32, 5, 1, (2, 2)),
+            (9, 23, 48, 3, 1, (1, 1)),
+            (4, 30, 17, 3, 2, (0, 1)),
         ] {
             let oh = (ih + 2 * before.0 - k) / s + 1;
             let ow = (iw + 2 * before.1 - k) / s + 1;

@@ -42,14 +42,10 @@ pub fn decode_small(image: &ImageData, max_side: u32) -> Result<RgbImage, String
 
 /// Shrinks (never enlarges) to a long side of at most `max_side`.
 fn fit(rgb: RgbImage, max_side: u32) -> RgbImage {
-    let (w, h) = rgb.dimensions();
-    let long = w.max(h);
-    if long <= max_side {
+    if rgb.width().max(rgb.height()) <= max_side {
         return rgb;
     }
-    let scale = f64::from(max_side) / f64::from(long);
-    let side = |n: u32| ((f64::from(n) * scale).round() as u32).clamp(1, max_side);
-    super::resize(&rgb, side(w), side(h), super::Filter::Triangle, None)
+    super::scale_long_side(&rgb, max_side)
 }
 
 fn decode_jpeg(bytes: &[u8], max_side: u32) -> Result<(RgbImage, Orientation), String> {

@@ -30,5 +30,5 @@ pub use colors::{Color, dominant_colors, parse_hex};
 pub use decode::decode_small;
 pub use palette::{PALETTE_SIZE, palette_png};
 pub use phash::{NEAR_DUPLICATE_BITS, hamming, perceptual_hash};
-pub use resize::{Filter, resize};
+pub use resize::{Filter, resize, scale_long_side};
 pub use thumbnail::{THUMBNAIL_SIZES, thumbnail};

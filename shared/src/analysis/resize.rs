@@ -57,6 +57,19 @@ pub fn resize(
     })
 }
 
+/// The image scaled up or down so that its long side is `side`, keeping
+/// its aspect ratio (triangle filter); the image itself when it already is.
+pub fn scale_long_side(img: &RgbImage, side: u32) -> RgbImage {
+    let (w, h) = img.dimensions();
+    let long = w.max(h);
+    if long == side {
+        return img.clone();
+    }
+    let scale = f64::from(side) / f64::from(long);
+    let to = |n: u32| ((f64::from(n) * scale).round() as u32).clamp(1, side);
+    resize(img, to(w), to(h), Filter::Triangle, None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

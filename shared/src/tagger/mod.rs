@@ -8,7 +8,7 @@ use crate::domain::{ImageData, Tag};
 
 mod imagga;
 // The numeric kernels, at their old paths.
-pub use pictures_kernels::{dense, depthwise};
+pub use pictures_kernels::{dense, depthwise, quantized};
 pub mod local;
 pub mod people;
 

@@ -11,7 +11,7 @@ use image::RgbImage;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::analysis::{self, Filter};
+use crate::analysis::scale_long_side;
 use crate::domain::{Tag, TagSource};
 use crate::tagger::local::LoadError;
 
@@ -190,22 +190,9 @@ impl Detector {
     }
 }
 
-/// The image scaled to fit `side`, keeping its aspect ratio (bilinear,
-/// which averages over the source pixels when shrinking).
-fn fit(img: &RgbImage, side: u32) -> RgbImage {
-    let (w, h) = img.dimensions();
-    if w.max(h) == side {
-        return img.clone();
-    }
-    let scale = f64::from(side) / f64::from(w.max(h));
-    let nw = ((f64::from(w) * scale).round() as u32).clamp(1, side);
-    let nh = ((f64::from(h) * scale).round() as u32).clamp(1, side);
-    analysis::resize(img, nw, nh, Filter::Triangle, None)
-}
-
 /// The `[side][side][3]` input in -1..1, the image centred on black.
 fn letterbox(img: &RgbImage, side: u32) -> (Vec<f32>, Placement) {
-    let fitted = fit(img, side);
+    let fitted = scale_long_side(img, side);
     let (w, h) = fitted.dimensions();
     let at = Placement {
         x: (side - w) / 2,
@@ -255,7 +242,7 @@ impl PeopleDetector {
             return People::default();
         }
         // One costly shrink of a large image; the face input comes from it.
-        let pose_in = fit(img, POSE.size as u32);
+        let pose_in = scale_long_side(img, POSE.size as u32);
         People {
             faces: self.faces_in(&pose_in, (w, h)),
             persons: self.pose.detect(&pose_in, (w, h)),
@@ -266,14 +253,15 @@ impl PeopleDetector {
 
     /// Faces only, in the pixels of `source` (which `scaled` was made from).
     fn faces_in(&self, scaled: &RgbImage, source: (u32, u32)) -> Vec<Detection> {
-        self.face.detect(&fit(scaled, FACE.size as u32), source)
+        self.face
+            .detect(&scale_long_side(scaled, FACE.size as u32), source)
     }
 
     /// Where each detector's time goes on `img`, op by op (for
     /// measurements): face detector first, then the person detector.
     pub fn profile(&self, img: &RgbImage) -> [Vec<(String, Duration)>; 2] {
-        let pose_in = fit(img, POSE.size as u32);
-        let face_in = fit(&pose_in, FACE.size as u32);
+        let pose_in = scale_long_side(img, POSE.size as u32);
+        let face_in = scale_long_side(&pose_in, FACE.size as u32);
         [(&self.face, &face_in), (&self.pose, &pose_in)].map(|(detector, scaled)| {
             let (input, _) = letterbox(scaled, detector.options.size as u32);
             let mut spent = Vec::new();
@@ -290,7 +278,7 @@ impl PeopleDetector {
     /// Bodies only (for measurements).
     pub fn bodies(&self, img: &RgbImage) -> Vec<Detection> {
         self.pose
-            .detect(&fit(img, POSE.size as u32), img.dimensions())
+            .detect(&scale_long_side(img, POSE.size as u32), img.dimensions())
     }
 }
 
