@@ -1,11 +1,11 @@
 //! A small interpreter for the float graphs scripts/fetch-detectors.py
 //! converts from TFLite: ten ops in NHWC layout, batch 1.
 //!
-//! 1x1 convolutions (most of the work) are products in 8 bits
-//! (`tagger::quantized`: per-channel weights, per-pixel inputs; on the test
-//! photos face scores move by at most 0.002, body scores by at most 0.07);
-//! other convolutions go through im2col into float products
-//! (`tagger::dense`). Depthwise convolutions share the
+//! 1x1 convolutions (most of the work) are products in 8 bits where the
+//! CPU has AVX-512 VNNI (`tagger::quantized`: per-channel weights, per-pixel
+//! inputs; on the test photos face scores move by at most 0.002, body scores
+//! by at most 0.07), in f32 elsewhere; other convolutions go through im2col
+//! into f32 products (`tagger::dense`). Depthwise convolutions share the
 //! classifier's kernels (`tagger::depthwise`). Explicit spatial padding is
 //! folded into the windows that read it.
 
@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use crate::tagger::dense::{Activation, Dense};
 use crate::tagger::depthwise::{self, Geometry};
 use crate::tagger::local::LoadError;
-use crate::tagger::quantized::QuantizedDense;
+use crate::tagger::quantized::{self, QuantizedDense};
 
 #[derive(Deserialize)]
 struct GraphFile {
@@ -148,9 +148,9 @@ struct Conv {
 }
 
 enum Product {
-    /// 1x1 convolutions.
+    /// 1x1 convolutions, where the CPU multiplies bytes fast.
     Quantized(QuantizedDense),
-    /// The rest, whose im2col'd rows are mostly one input's few channels.
+    /// The other convolutions (im2col'd), and 1x1 ones on other CPUs.
     Float(Dense),
 }
 
@@ -303,7 +303,7 @@ impl Graph {
                         }
                         let pointwise = kh == 1 && kw == 1 && window.stride == (1, 1);
                         Kind::Conv(Conv {
-                            product: if pointwise {
+                            product: if pointwise && quantized::fast() {
                                 Product::Quantized(QuantizedDense::new(&t, &b, rows, o))
                             } else {
                                 Product::Float(Dense::new(&t, &b, rows, o))
@@ -588,6 +588,7 @@ impl Conv {
         let pixels = o.h * o.w;
         match &self.product {
             Product::Quantized(q) => q.forward(x, pixels, self.activation),
+            Product::Float(d) if self.pointwise => d.forward(x, pixels, self.activation),
             Product::Float(d) => d.forward(&self.im2col(x, i, o), pixels, self.activation),
         }
     }
