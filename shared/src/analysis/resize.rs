@@ -1,4 +1,5 @@
-//! Shrinking RGB images: the triangle and Catmull-Rom filters of
+//! Resizing RGB images (mostly shrinking; the detectors also enlarge small
+//! ones to their input size): the triangle and Catmull-Rom filters of
 //! `image::imageops::resize`, computed by fast_image_resize's SIMD
 //! convolutions, about ten times as fast (a 2-megapixel photo's analysis
 //! copy and the networks' inputs take three resizes between them). Results
