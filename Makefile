@@ -92,7 +92,7 @@ reconcile: ## remove image files no picture refers to (left by a crash); same se
 clean:
 	$(CARGO) clean
 
-.PHONY: bench-accounts bench-analysis bench-uploads bench-people bench-seed-routes
+.PHONY: bench-accounts bench-analysis bench-uploads bench-people bench-seed-routes bench-abuse
 
 bench-accounts: services ## API keys' cost: reads with and without a key on 10,000 pictures, one key check on MariaDB and SQLite (BENCHMARKS.md)
 	scripts/bench-accounts.sh
@@ -108,3 +108,6 @@ bench-people: model ## the people detector: time per image, POST /images with it
 
 bench-seed-routes: services ## the seeds' compatibility routes against the canonical routes they wrap (BENCHMARKS.md)
 	scripts/bench-seed-routes.sh
+
+bench-abuse: ## hostile input against the release local API: 64 concurrent decompression bombs (peak RSS), tag floods (/health latency), 200,000-tag requests (BENCHMARKS.md)
+	scripts/bench-abuse.sh

@@ -112,7 +112,7 @@ impl Api {
         decode(response).await
     }
 
-    /// `POST /images` with the file's bytes as base64 in JSON.
+    /// `POST /images?dedup=true` with the file's bytes as base64 in JSON.
     pub async fn upload(
         &self,
         bytes: &[u8],
@@ -129,7 +129,9 @@ impl Api {
         })
         .map_err(|e| Error::local("encode", e.to_string()))?;
         drop(data);
-        let mut query: Vec<(&str, String)> = Vec::new();
+        // An import skips what is already there: the server answers 200
+        // with the picture of the same bytes instead of making another.
+        let mut query: Vec<(&str, String)> = vec![("dedup", "true".into())];
         if let Some(c) = o.min_confidence {
             query.push(("min_confidence", c.to_string()));
         }

@@ -3,7 +3,7 @@
 -- hashes. `settings` keeps what the service generates for itself once (the
 -- URL signing key when URL_SIGNING_KEY is unset).
 CREATE TABLE IF NOT EXISTS users (
-  id                 VARCHAR(64) NOT NULL PRIMARY KEY,
+  id                 VARCHAR(128) {bytewise} NOT NULL PRIMARY KEY,
   email              VARCHAR(255) NULL,
   image_upload_count BIGINT NOT NULL DEFAULT 0,
   created            VARCHAR(19) NOT NULL,
@@ -12,9 +12,9 @@ CREATE TABLE IF NOT EXISTS users (
 
 CREATE TABLE IF NOT EXISTS api_keys (
   id        BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
-  user_id   VARCHAR(64) NOT NULL,
+  user_id   VARCHAR(128) {bytewise} NOT NULL,
   name      VARCHAR(100) NOT NULL,
-  key_hash  CHAR(64) NOT NULL,
+  key_hash  CHAR(64) {bytewise} NOT NULL,
   created   VARCHAR(19) NOT NULL,
   last_used VARCHAR(19) NULL,
   UNIQUE KEY api_keys_hash (key_hash),
@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS api_keys (
 );
 
 CREATE TABLE IF NOT EXISTS settings (
-  name  VARCHAR(64) NOT NULL PRIMARY KEY,
+  name  VARCHAR(64) {bytewise} NOT NULL PRIMARY KEY,
   value VARCHAR(255) NOT NULL
 );
 
@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS settings (
 -- and all of it or nothing, so one guard stands for the whole statement.
 -- @unless column pictures.owner
 ALTER TABLE pictures
-  ADD COLUMN owner VARCHAR(64) NOT NULL DEFAULT '',
+  ADD COLUMN owner VARCHAR(128) {bytewise} NOT NULL DEFAULT '',
   ADD COLUMN private TINYINT NOT NULL DEFAULT 0,
   ADD COLUMN name VARCHAR(255) NULL,
   ADD INDEX pictures_owner (owner, id);
@@ -46,7 +46,7 @@ ALTER TABLE pictures
 -- statistics over partial days, per scope, from the index alone.
 -- @unless column tags.scope
 ALTER TABLE tags
-  ADD COLUMN scope VARCHAR(64) NOT NULL DEFAULT '',
+  ADD COLUMN scope VARCHAR(128) {bytewise} NOT NULL DEFAULT '',
   ADD COLUMN source VARCHAR(8) NULL,
   ADD INDEX tags_scope_tag (scope, tag, confidence),
   ADD INDEX tags_day_stats (date, tag, scope, confidence);

@@ -8,7 +8,7 @@ DROP TABLE IF EXISTS tag_totals;
 DROP TABLE IF EXISTS tag_days;
 -- @end
 CREATE TABLE IF NOT EXISTS tag_totals (
-  scope          VARCHAR(64) NOT NULL,
+  scope          VARCHAR(128) {bytewise} NOT NULL,
   tag            VARCHAR(32) NOT NULL,
   n_images       BIGINT NOT NULL,
   sum_confidence DOUBLE NOT NULL,
@@ -17,7 +17,7 @@ CREATE TABLE IF NOT EXISTS tag_totals (
   PRIMARY KEY (scope, tag)
 );
 CREATE TABLE IF NOT EXISTS tag_days (
-  scope          VARCHAR(64) NOT NULL,
+  scope          VARCHAR(128) {bytewise} NOT NULL,
   day            CHAR(10) NOT NULL,
   tag            VARCHAR(32) NOT NULL,
   n_images       BIGINT NOT NULL,

@@ -18,13 +18,13 @@
 -- a band within d/4 of the other's: pigeonhole).
 -- @unless column pictures.hash
 ALTER TABLE pictures
-  ADD COLUMN hash CHAR(64) NULL,
+  ADD COLUMN hash CHAR(64) {bytewise} NULL,
   ADD COLUMN format VARCHAR(8) NULL,
   ADD COLUMN width INT NULL,
   ADD COLUMN height INT NULL,
   ADD COLUMN status VARCHAR(8) NOT NULL DEFAULT 'tagged',
   ADD COLUMN failure VARCHAR(255) NULL,
-  ADD COLUMN external_id VARCHAR(64) NULL,
+  ADD COLUMN external_id VARCHAR(64) {bytewise} NULL,
   ADD COLUMN camera VARCHAR(128) NULL,
   ADD COLUMN taken_at VARCHAR(19) NULL,
   ADD COLUMN gps_lat DOUBLE NULL,
@@ -79,7 +79,7 @@ CREATE TABLE IF NOT EXISTS name_trigrams (
 -- GET /stats, kept per scope like the tag statistics: uploads per UTC day,
 -- pictures per format, per camera.
 CREATE TABLE IF NOT EXISTS picture_stats (
-  scope VARCHAR(64) NOT NULL,
+  scope VARCHAR(128) {bytewise} NOT NULL,
   kind  VARCHAR(8) NOT NULL,
   value VARCHAR(128) NOT NULL,
   n     BIGINT NOT NULL,

@@ -16,8 +16,8 @@ CREATE TABLE IF NOT EXISTS tag_queue (
 -- Upload links (seed 002): anyone holding the id uploads as its creator
 -- until it expires (unix seconds).
 CREATE TABLE IF NOT EXISTS upload_links (
-  id      CHAR(32) NOT NULL PRIMARY KEY,
-  owner   VARCHAR(64) NOT NULL,
+  id      CHAR(32) {bytewise} NOT NULL PRIMARY KEY,
+  owner   VARCHAR(128) {bytewise} NOT NULL,
   expires BIGINT NOT NULL,
   created VARCHAR(19) NOT NULL
 );
@@ -26,8 +26,8 @@ CREATE TABLE IF NOT EXISTS upload_links (
 -- URL, then registers it with POST /images/batch. A slot never registered is
 -- removed, with its object, once expired (the reconcile sweep).
 CREATE TABLE IF NOT EXISTS upload_slots (
-  image_id CHAR(32) NOT NULL PRIMARY KEY,
-  owner    VARCHAR(64) NOT NULL,
+  image_id CHAR(32) {bytewise} NOT NULL PRIMARY KEY,
+  owner    VARCHAR(128) {bytewise} NOT NULL,
   location VARCHAR(1024) NOT NULL,
   expires  BIGINT NOT NULL,
   created  VARCHAR(19) NOT NULL,

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use tokio::sync::OnceCell;
 
+use crate::analysis::DecodeBudget;
 use crate::auth::{AdminKeys, AuthMode, JwtVerifier, UrlSigner};
 use crate::config::{Config, ConfigError, TaggerKind};
 use crate::db::{self, Database, DbError};
@@ -24,6 +25,8 @@ pub struct App {
     pub settings: Settings,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// The memory every image decode in flight may take, together.
+    pub decodes: Arc<DecodeBudget>,
     signing_key: Option<String>,
     signer: OnceCell<UrlSigner>,
 }
@@ -161,6 +164,10 @@ impl App {
                 max_file_bytes: config.max_file_bytes,
             },
             max_body_bytes: config.max_body_bytes,
+            decodes: Arc::new(DecodeBudget::new(
+                config.decode_memory_mib,
+                config.decode_wait,
+            )),
             signing_key: config.url_signing_key.as_ref().map(|k| k.0.clone()),
             signer: OnceCell::new(),
         }))
@@ -202,7 +209,12 @@ impl App {
                 tracing::warn!(error = %e, "database not ready yet; will retry on the first request");
                 Ok(())
             }
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                if let Err(e) = crate::domain::accounts::namespace_token_users(self).await {
+                    tracing::warn!(error = %e, "token users not moved yet; the next start tries again");
+                }
+                Ok(())
+            }
         }
     }
 }

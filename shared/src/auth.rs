@@ -85,8 +85,10 @@ impl AdminKeys {
 }
 
 /// Checks bearer tokens: HS256 with `JWT_SECRET`, RS256 or ES256 with the PEM
-/// of `JWT_PUBLIC_KEY_FILE`; `exp` required (60 s leeway); issuer and
-/// audience when configured. `alg: none` and unconfigured algorithms fail.
+/// of `JWT_PUBLIC_KEY_FILE`; `exp` required and `nbf` checked (60 s leeway
+/// each); `iss` and `aud` required and checked when configured. `alg: none`
+/// and unconfigured algorithms fail. The user lives in the namespace of the
+/// configured issuer ([`UserId::of_token`]).
 #[derive(Clone)]
 pub struct JwtVerifier {
     keys: Vec<(Algorithm, DecodingKey)>,
@@ -149,6 +151,11 @@ impl JwtVerifier {
         }))
     }
 
+    /// The issuer tokens must name (`JWT_ISSUER`), if one is configured.
+    pub fn issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+
     pub fn verify(&self, token: &str) -> Result<User, Error> {
         let bad = |why: &str| Error::Unauthorized(format!("the bearer token is not valid: {why}"));
         let header = jsonwebtoken::decode_header(token).map_err(|_| bad("malformed"))?;
@@ -159,20 +166,29 @@ impl JwtVerifier {
             .ok_or_else(|| bad("its algorithm is not accepted"))?;
         let mut validation = Validation::new(*alg);
         validation.leeway = 60;
-        validation.set_required_spec_claims(&["exp"]);
+        validation.validate_nbf = true;
+        // A configured issuer or audience is required, not only checked
+        // when the token happens to carry one.
+        let mut required = vec!["exp"];
         validation.validate_aud = self.audience.is_some();
         if let Some(aud) = &self.audience {
             validation.set_audience(&[aud]);
+            required.push("aud");
         }
         if let Some(iss) = &self.issuer {
             validation.set_issuer(&[iss]);
+            required.push("iss");
         }
+        validation.set_required_spec_claims(&required);
         let data = jsonwebtoken::decode::<Claims>(token, key, &validation).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind as K;
             match e.kind() {
                 K::ExpiredSignature => bad("it has expired"),
+                K::ImmatureSignature => bad("it is not valid yet (nbf)"),
                 K::InvalidSignature => bad("its signature does not verify"),
-                K::MissingRequiredClaim(_) => bad("it has no exp claim"),
+                K::MissingRequiredClaim(claim) => Error::Unauthorized(format!(
+                    "the bearer token is not valid: it has no {claim} claim"
+                )),
                 K::InvalidIssuer => bad("wrong issuer"),
                 K::InvalidAudience => bad("wrong audience"),
                 _ => bad("malformed"),
@@ -187,7 +203,7 @@ impl JwtVerifier {
                 .ok_or_else(|| bad("it names no user (user_id or sub)"))?,
         };
         Ok(User {
-            id: UserId::parse(&id)?,
+            id: UserId::of_token(self.issuer.as_deref(), &id)?,
             email: claims.email,
             by_token: true,
         })
@@ -287,7 +303,8 @@ mod tests {
                 Algorithm::HS256,
             ))
             .unwrap();
-        assert_eq!(user.id.as_str(), "7");
+        assert_eq!(user.id.as_str(), "jwt::7");
+        assert_eq!(user.id.subject(), Some("7"));
         assert_eq!(user.email.as_deref(), Some("a@b.c"));
         let user = v
             .verify(&token(
@@ -296,7 +313,7 @@ mod tests {
                 Algorithm::HS256,
             ))
             .unwrap();
-        assert_eq!(user.id.as_str(), "bob");
+        assert_eq!(user.id.as_str(), "jwt::bob");
         for bad in [
             token(
                 serde_json::json!({"sub": "bob", "exp": exp}),
@@ -340,6 +357,67 @@ mod tests {
             ))
             .is_ok()
         );
+    }
+
+    /// Each claim the verifier checks: missing, wrong and right.
+    #[test]
+    fn configured_claims_are_required() {
+        let v = JwtVerifier::new(
+            Some("s3cret"),
+            None,
+            Some("https://auth.example/".into()),
+            Some("pictures".into()),
+        )
+        .unwrap()
+        .unwrap();
+        let exp = unix_now() + 600;
+        let t = |claims: serde_json::Value| token(claims, "s3cret", Algorithm::HS256);
+        let refused = |claims: serde_json::Value, why: &str| match v.verify(&t(claims.clone())) {
+            Err(Error::Unauthorized(m)) => assert!(m.contains(why), "{claims}: {m}"),
+            other => panic!("{claims}: {other:?}"),
+        };
+        let iss = "https://auth.example/";
+        refused(
+            serde_json::json!({"sub": "a", "exp": exp, "aud": "pictures"}),
+            "iss",
+        );
+        refused(
+            serde_json::json!({"sub": "a", "exp": exp, "iss": iss}),
+            "aud",
+        );
+        refused(
+            serde_json::json!({"sub": "a", "exp": exp, "iss": "https://evil/", "aud": "pictures"}),
+            "wrong issuer",
+        );
+        refused(
+            serde_json::json!({"sub": "a", "exp": exp, "iss": iss, "aud": "other"}),
+            "wrong audience",
+        );
+        refused(
+            serde_json::json!({"sub": "a", "exp": exp, "iss": iss, "aud": "pictures", "nbf": unix_now() + 3600}),
+            "nbf",
+        );
+        let user = v
+            .verify(&t(serde_json::json!({"sub": "a", "exp": exp, "iss": iss, "aud": "pictures", "nbf": unix_now() - 10})))
+            .unwrap();
+        assert_eq!(user.id.subject(), Some("a"));
+        assert!(user.id.as_str().starts_with("jwt:") && user.id.as_str() != "jwt::a");
+        // nbf within the leeway passes, as exp does.
+        assert!(v.verify(&t(serde_json::json!({"sub": "a", "exp": exp, "iss": iss, "aud": "pictures", "nbf": unix_now() + 30}))).is_ok());
+        // Without a configured issuer or audience, neither is required.
+        let open = JwtVerifier::new(Some("s3cret"), None, None, None)
+            .unwrap()
+            .unwrap();
+        assert!(
+            open.verify(&t(serde_json::json!({"sub": "a", "exp": exp})))
+                .is_ok()
+        );
+        match open.verify(&t(
+            serde_json::json!({"sub": "a", "exp": exp, "nbf": unix_now() + 3600}),
+        )) {
+            Err(Error::Unauthorized(m)) => assert!(m.contains("nbf"), "{m}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     fn base64_url(b: &[u8]) -> String {

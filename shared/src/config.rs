@@ -94,6 +94,12 @@ pub struct Config {
     pub max_response_bytes: usize,
     /// The largest file in a multipart upload or at an upload URL.
     pub max_file_bytes: usize,
+    /// `DECODE_MEMORY_MB`: what every image decode in flight may allocate,
+    /// together ([`crate::analysis::DecodeBudget`]).
+    pub decode_memory_mib: u32,
+    /// `DECODE_WAIT_MS`: how long a decode waits for room in that budget
+    /// before the request is answered `503` with `Retry-After`.
+    pub decode_wait: Duration,
 }
 
 /// A secret value: never printed.
@@ -259,6 +265,17 @@ impl Config {
             tag_retry_secs: positive(&var, "TAG_RETRY_SECS", 2)?,
             max_response_bytes: number(&var, "MAX_RESPONSE_BYTES", default_max_response(&var))?,
             max_file_bytes: number(&var, "MAX_FILE_BYTES", max_body_bytes)?,
+            decode_memory_mib: positive(
+                &var,
+                "DECODE_MEMORY_MB",
+                i64::from(crate::analysis::DecodeBudget::DEFAULT_MIB),
+            )?
+            .min(i64::from(u32::MAX)) as u32,
+            decode_wait: Duration::from_millis(number(
+                &var,
+                "DECODE_WAIT_MS",
+                crate::analysis::DecodeBudget::DEFAULT_WAIT.as_millis() as u64,
+            )?),
             database_url: get("DATABASE_URL", "sqlite://data/pictures.db"),
             image_store,
             imagga_staging_s3: stage_on_s3,
@@ -296,10 +313,15 @@ fn trim_url(url: String) -> String {
 /// body that fits in an event but is over the limit gets our 413.
 pub const LAMBDA_MAX_BODY_BYTES: usize = 6_291_456 - 65_536;
 
+/// Where the service runs as one process (the local API, compose), a
+/// phone's original of 50 megapixels fits as base64 JSON: the decode memory
+/// budget, not the body, bounds what an upload costs.
+pub const LOCAL_MAX_BODY_BYTES: usize = 64 << 20;
+
 fn default_max_body(var: &impl Fn(&str) -> Option<String>) -> usize {
     match var("AWS_LAMBDA_RUNTIME_API") {
         Some(_) => LAMBDA_MAX_BODY_BYTES,
-        None => 6_291_456,
+        None => LOCAL_MAX_BODY_BYTES,
     }
 }
 
@@ -401,7 +423,11 @@ mod tests {
         assert_eq!(c.database_url, "sqlite://data/pictures.db");
         assert_eq!(c.image_store, "data/images");
         assert_eq!(c.tagger, TaggerKind::Local);
-        assert_eq!(c.max_body_bytes, 6_291_456);
+        assert_eq!(
+            c.max_body_bytes,
+            64 << 20,
+            "a 50-megapixel JPEG as base64 JSON"
+        );
         assert_eq!(c.bind, "127.0.0.1:8080");
     }
 

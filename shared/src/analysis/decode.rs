@@ -23,17 +23,21 @@ use crate::domain::{ImageData, ImageFormat};
 ///
 /// The error says why the image does not decode (the caller answers 400
 /// invalid_image with it).
+/// Every decoder is held to [`decode_cost`] of the image: it fails rather
+/// than allocate more than the header promised (the decode memory budget
+/// reserves exactly that).
 pub fn decode_small(image: &ImageData, max_side: u32) -> Result<RgbImage, String> {
     if max_side == 0 {
         return Err("max_side must be at least 1".to_string());
     }
     let bytes = image.bytes();
+    let max_alloc = decode_cost(image, max_side);
     let (rgb, orientation) = match image.format() {
-        ImageFormat::Jpeg => decode_jpeg(bytes, max_side)?,
-        ImageFormat::Tiff => decode_with_image(bytes, ImageFormat::Tiff)
+        ImageFormat::Jpeg => decode_jpeg(bytes, max_side, max_alloc)?,
+        ImageFormat::Tiff => decode_with_image(bytes, ImageFormat::Tiff, max_alloc)
             // The tiff crate reads more sample formats (floats, planar) than image's wrapper.
-            .or_else(|first| decode_tiff(bytes).map_err(|_| first))?,
-        format => decode_with_image(bytes, format)?,
+            .or_else(|first| decode_tiff(bytes, max_alloc).map_err(|_| first))?,
+        format => decode_with_image(bytes, format, max_alloc)?,
     };
     let mut upright = DynamicImage::ImageRgb8(fit(rgb, max_side));
     upright.apply_orientation(orientation);
@@ -48,8 +52,85 @@ fn fit(rgb: RgbImage, max_side: u32) -> RgbImage {
     super::scale_long_side(&rgb, max_side)
 }
 
-fn decode_jpeg(bytes: &[u8], max_side: u32) -> Result<(RgbImage, Orientation), String> {
+/// The bytes [`decode_small`] allocates at most for `image` at `max_side`,
+/// from its header alone: the decoder's output and, for progressive JPEGs,
+/// its coefficients; the RGB copy; the small copies made from it. A header
+/// that does not read costs as if every pixel took 16 bytes, so that a file
+/// that lies about itself is never cheaper than one that does not.
+pub fn decode_cost(image: &ImageData, max_side: u32) -> u64 {
+    let (w, h) = image.dimensions();
+    let pixels = u64::from(w) * u64::from(h);
+    // The small copy is never larger than the image.
+    let side = u64::from(max_side.min(w.max(h)));
+    let small = side * side * 3;
+    // Resized and turned upright: two small copies, and a mebibyte of slack
+    // for the decoders' tables and rows.
+    let base = 2 * small + (1 << 20);
+    let rgb = pixels * 3;
+    let unknown = pixels * 16;
+    let bytes = image.bytes();
+    let decoded = match image.format() {
+        ImageFormat::Jpeg => {
+            let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
+            match decoder.read_info().ok().and(decoder.info()) {
+                Some(info) if matches!(info.pixel_format, PixelFormat::L8 | PixelFormat::RGB24) => {
+                    let long = w.max(h);
+                    let denominator = [8, 4, 2, 1]
+                        .into_iter()
+                        .find(|d| long.div_ceil(*d) >= max_side)
+                        .unwrap_or(1);
+                    let scaled =
+                        u64::from(w.div_ceil(denominator)) * u64::from(h.div_ceil(denominator));
+                    // Every coefficient of a progressive JPEG is kept until its last scan.
+                    let coefficients = match info.coding_process {
+                        jpeg_decoder::CodingProcess::DctProgressive => pixels * 2 * 3,
+                        _ => 0,
+                    };
+                    coefficients + scaled * 3 * 2
+                }
+                // CMYK and 16-bit: a full decode through `image`.
+                Some(_) => pixels * 8 + rgb,
+                None => unknown,
+            }
+        }
+        format => {
+            let through_image = ImageReader::with_format(Cursor::new(bytes), format.to_image())
+                .into_decoder()
+                .map(|d| d.total_bytes())
+                .unwrap_or(unknown);
+            // A GIF's frame is decoded beside its canvas.
+            let frames = if format == ImageFormat::Gif { 2 } else { 1 };
+            let tiff = match format {
+                ImageFormat::Tiff => tiff_bytes(bytes).unwrap_or(unknown),
+                _ => 0,
+            };
+            (through_image * frames).max(tiff) + rgb
+        }
+    };
+    decoded + base
+}
+
+/// What the tiff crate's decode of the whole image takes.
+fn tiff_bytes(bytes: &[u8]) -> Option<u64> {
+    let mut decoder = TiffDecoder::new(Cursor::new(bytes)).ok()?;
+    let (w, h) = decoder.dimensions().ok()?;
+    let bits: u64 = match decoder.colortype().ok()? {
+        tiff::ColorType::Gray(b) => u64::from(b),
+        tiff::ColorType::GrayA(b) => 2 * u64::from(b),
+        tiff::ColorType::RGB(b) => 3 * u64::from(b),
+        tiff::ColorType::RGBA(b) => 4 * u64::from(b),
+        _ => return None,
+    };
+    Some(u64::from(w) * u64::from(h) * bits.div_ceil(8).max(1) * 2)
+}
+
+fn decode_jpeg(
+    bytes: &[u8],
+    max_side: u32,
+    max_alloc: u64,
+) -> Result<(RgbImage, Orientation), String> {
     let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
+    decoder.set_max_decoding_buffer_size(usize::try_from(max_alloc).unwrap_or(usize::MAX));
     decoder.read_info().map_err(|e| e.to_string())?;
     let format = decoder
         .info()
@@ -57,7 +138,7 @@ fn decode_jpeg(bytes: &[u8], max_side: u32) -> Result<(RgbImage, Orientation), S
         .ok_or("the JPEG has no frame header")?;
     if !matches!(format, PixelFormat::L8 | PixelFormat::RGB24) {
         // CMYK and 16-bit lossless: rare enough to take the full decode.
-        return decode_with_image(bytes, ImageFormat::Jpeg);
+        return decode_with_image(bytes, ImageFormat::Jpeg, max_alloc);
     }
     // The decoder picks the smallest scale whose width or height reaches the
     // request; asking for max_side on both axes makes that the long side.
@@ -80,10 +161,16 @@ fn decode_jpeg(bytes: &[u8], max_side: u32) -> Result<(RgbImage, Orientation), S
     ))
 }
 
-fn decode_with_image(bytes: &[u8], format: ImageFormat) -> Result<(RgbImage, Orientation), String> {
-    let mut decoder = ImageReader::with_format(Cursor::new(bytes), format.to_image())
-        .into_decoder()
-        .map_err(|e| e.to_string())?;
+fn decode_with_image(
+    bytes: &[u8],
+    format: ImageFormat,
+    max_alloc: u64,
+) -> Result<(RgbImage, Orientation), String> {
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format.to_image());
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(max_alloc);
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(|e| e.to_string())?;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let image = DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
     Ok((flatten(image), orientation))
@@ -107,8 +194,12 @@ fn flatten(image: DynamicImage) -> RgbImage {
 
 /// Gray or RGB TIFFs, with or without alpha, of any sample type and either
 /// planar configuration. Integers span their type's range; floats 0..1.
-fn decode_tiff(bytes: &[u8]) -> Result<(RgbImage, Orientation), String> {
-    let mut decoder = TiffDecoder::new(Cursor::new(bytes)).map_err(|e| e.to_string())?;
+fn decode_tiff(bytes: &[u8], max_alloc: u64) -> Result<(RgbImage, Orientation), String> {
+    let mut limits = tiff::decoder::Limits::default();
+    limits.decoding_buffer_size = usize::try_from(max_alloc).unwrap_or(usize::MAX);
+    let mut decoder = TiffDecoder::new(Cursor::new(bytes))
+        .map_err(|e| e.to_string())?
+        .with_limits(limits);
     let (w, h) = decoder.dimensions().map_err(|e| e.to_string())?;
     let channels = match decoder.colortype().map_err(|e| e.to_string())? {
         tiff::ColorType::Gray(_) => 1,
@@ -210,7 +301,8 @@ mod tests {
 
     #[test]
     fn the_tiff_crate_reads_planar_float_tiffs() {
-        let (rgb, orientation) = decode_tiff(&fixture("images/multipage_rgb.tif")).unwrap();
+        let (rgb, orientation) =
+            decode_tiff(&fixture("images/multipage_rgb.tif"), 1 << 26).unwrap();
         assert_eq!(rgb.dimensions(), (10, 10));
         assert_eq!(orientation, Orientation::NoTransforms);
         // A test pattern, not a flat field.
@@ -218,8 +310,8 @@ mod tests {
         assert!(rgb.pixels().any(|p| p != first));
         // An ordinary 8-bit RGB TIFF reads the same through either decoder.
         let bytes = fixture("exif/canon.tif");
-        let (ours, _) = decode_tiff(&bytes).unwrap();
-        let (theirs, _) = decode_with_image(&bytes, ImageFormat::Tiff).unwrap();
+        let (ours, _) = decode_tiff(&bytes, 1 << 26).unwrap();
+        let (theirs, _) = decode_with_image(&bytes, ImageFormat::Tiff, 1 << 26).unwrap();
         assert_eq!(ours, theirs);
     }
 
@@ -232,7 +324,7 @@ mod tests {
             (320, (320, 214)),
             (321, (640, 427)),
         ] {
-            let (rgb, _) = decode_jpeg(&bytes, max_side).unwrap();
+            let (rgb, _) = decode_jpeg(&bytes, max_side, 1 << 26).unwrap();
             assert_eq!(rgb.dimensions(), expected, "max_side {max_side}");
         }
     }

@@ -17,18 +17,22 @@
 //! # Ok(()) }
 //! ```
 
+mod budget;
 mod colors;
 mod decode;
 mod exif;
+mod location;
 mod palette;
 mod phash;
 mod resize;
 mod thumbnail;
 
 pub use self::exif::{ExifInfo, Gps, read_exif};
+pub use budget::{BudgetError, DecodeBudget, Reservation};
 pub use colors::{Color, dominant_colors, parse_hex};
-pub use decode::decode_small;
+pub use decode::{decode_cost, decode_small};
+pub use location::without_location;
 pub use palette::{PALETTE_SIZE, palette_png};
 pub use phash::{NEAR_DUPLICATE_BITS, hamming, perceptual_hash};
 pub use resize::{Filter, resize, scale_long_side};
-pub use thumbnail::{THUMBNAIL_SIZES, thumbnail};
+pub use thumbnail::{THUMBNAIL_SIZES, encode_thumbnail, thumbnail};

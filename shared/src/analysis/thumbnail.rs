@@ -25,10 +25,14 @@ pub fn thumbnail(image: &ImageData, size: u32) -> Result<Vec<u8>, String> {
             THUMBNAIL_SIZES.end()
         ));
     }
-    let small = decode_small(image, size)?;
+    encode_thumbnail(&decode_small(image, size)?)
+}
+
+/// The JPEG of a copy already decoded to the thumbnail's size.
+pub fn encode_thumbnail(small: &image::RgbImage) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     JpegEncoder::new_with_quality(&mut Cursor::new(&mut out), QUALITY)
-        .encode_image(&small)
+        .encode_image(small)
         .map_err(|e| e.to_string())?;
     Ok(out)
 }

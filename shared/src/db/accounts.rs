@@ -47,23 +47,101 @@ macro_rules! accounts {
                 })
             }
 
-            async fn delete_account_row(&self, id: &str) -> Result<bool, DbError> {
+            async fn close_account(&self, id: &str, now: &str) -> Result<Vec<String>, DbError> {
                 self.ready().await?;
                 let mut tx = self.pool.begin().await?;
-                sqlx::query("DELETE FROM api_keys WHERE user_id = ?")
+                let slots: Vec<String> = sqlx::query_scalar("SELECT location FROM upload_slots WHERE owner = ?")
                     .bind(id)
-                    .execute(&mut *tx)
+                    .fetch_all(&mut *tx)
                     .await?;
-                sqlx::query("DELETE FROM upload_links WHERE owner = ?")
+                for statement in [
+                    "DELETE FROM api_keys WHERE user_id = ?",
+                    "DELETE FROM upload_links WHERE owner = ?",
+                    "DELETE FROM upload_slots WHERE owner = ?",
+                    "DELETE FROM users WHERE id = ?",
+                ] {
+                    sqlx::query(statement).bind(id).execute(&mut *tx).await?;
+                }
+                sqlx::query(concat!($insert_ignore, " INTO closed_accounts (id, closed) VALUES (?, ?)"))
                     .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                let done = sqlx::query("DELETE FROM users WHERE id = ?")
-                    .bind(id)
+                    .bind(now)
                     .execute(&mut *tx)
                     .await?;
                 tx.commit().await?;
-                Ok(done.rows_affected() > 0)
+                Ok(slots)
+            }
+
+            async fn closed_accounts(&self) -> Result<Vec<String>, DbError> {
+                self.ready().await?;
+                Ok(sqlx::query_scalar("SELECT id FROM closed_accounts ORDER BY closed")
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn forget_closed_account(&self, id: &str) -> Result<(), DbError> {
+                self.ready().await?;
+                sqlx::query("DELETE FROM closed_accounts WHERE id = ?")
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn user_ids(&self) -> Result<Vec<String>, DbError> {
+                self.ready().await?;
+                Ok(sqlx::query_scalar(
+                    "SELECT id FROM users UNION SELECT owner FROM pictures WHERE owner <> '' \
+                     UNION SELECT owner FROM upload_links WHERE owner <> '' \
+                     UNION SELECT owner FROM upload_slots WHERE owner <> ''",
+                )
+                .fetch_all(&self.pool)
+                .await?)
+            }
+
+            async fn rename_user(&self, from: &str, to: &str) -> Result<(), DbError> {
+                self.ready().await?;
+                let mut tx = self.pool.begin().await?;
+                let email: Option<Option<String>> = sqlx::query_scalar("SELECT email FROM users WHERE id = ?")
+                    .bind(from)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                // The new row first (the keys' foreign key must always name a
+                // user), without the email, which stays unique.
+                sqlx::query(
+                    "INSERT INTO users (id, email, image_upload_count, created) \
+                     SELECT ?, NULL, image_upload_count, created FROM users WHERE id = ?",
+                )
+                .bind(to)
+                .bind(from)
+                .execute(&mut *tx)
+                .await?;
+                for statement in [
+                    "UPDATE api_keys SET user_id = ? WHERE user_id = ?",
+                    "DELETE FROM users WHERE id = ?",
+                    "UPDATE pictures SET owner = ? WHERE owner = ?",
+                    "UPDATE tags SET scope = ? WHERE scope = ?",
+                    "UPDATE tag_totals SET scope = ? WHERE scope = ?",
+                    "UPDATE tag_days SET scope = ? WHERE scope = ?",
+                    "UPDATE picture_stats SET scope = ? WHERE scope = ?",
+                    "UPDATE upload_links SET owner = ? WHERE owner = ?",
+                    "UPDATE upload_slots SET owner = ? WHERE owner = ?",
+                ] {
+                    let q = sqlx::query(statement);
+                    let q = match statement.starts_with("DELETE") {
+                        true => q.bind(from),
+                        false => q.bind(to).bind(from),
+                    };
+                    q.execute(&mut *tx).await?;
+                }
+                if let Some(Some(email)) = email {
+                    sqlx::query("UPDATE users SET email = ? WHERE id = ?")
+                        .bind(email)
+                        .bind(to)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
             }
 
             async fn create_key(

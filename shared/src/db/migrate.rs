@@ -18,10 +18,15 @@
 //! them only then): `table T`,
 //! `column T.C`, `type T.C <column type>` (MySQL), `notnull T.C`,
 //! `index T.I`, `cascade T.C` (a foreign key on T.C that deletes with its
-//! parent). `-- @require <what>` runs the next statement, a `SELECT` of the
+//! parent), `bytewise T.C` (MySQL: the column compares byte for byte, a
+//! binary NO PAD collation or a binary type). `-- @require <what>` runs the
+//! next statement, a `SELECT` of the
 //! rows that stop the step, and refuses to go on (changing nothing) when it
 //! finds any. `-- @drop-restrict-fk T.C` drops the foreign keys on T.C that
-//! do not cascade.
+//! do not cascade; `-- @drop-fk T.C` every foreign key on T.C.
+//! `{bytewise}` in a MySQL statement stands for the character set and
+//! collation that compare byte for byte on the server at hand (MariaDB and
+//! MySQL 8 name them differently).
 //!
 //! On SQLite each step also runs in one transaction; on MySQL one process
 //! at a time migrates, under a named lock.
@@ -52,6 +57,9 @@ pub(crate) const MYSQL_STEPS: &[Step] = steps!("mysql":
     "0008_scoped_statistics",
     "0009_picture_facts",
     "0010_queue_and_uploads",
+    "0011_upload_dedup",
+    "0012_bytewise_ids",
+    "0013_closed_accounts",
 );
 
 pub(crate) const SQLITE_STEPS: &[Step] = steps!("sqlite":
@@ -65,6 +73,9 @@ pub(crate) const SQLITE_STEPS: &[Step] = steps!("sqlite":
     "0008_scoped_statistics",
     "0009_picture_facts",
     "0010_queue_and_uploads",
+    "0011_upload_dedup",
+    "0012_bytewise_ids",
+    "0013_closed_accounts",
 );
 
 /// Where a crash test stops a migration: after this many statements have
@@ -83,6 +94,7 @@ enum Item {
     End,
     Require(String),
     DropRestrictFk(String),
+    DropFk(String),
     Statement(String),
 }
 
@@ -102,6 +114,7 @@ fn parse(sql: &str) -> Vec<Item> {
                 "end" => Item::End,
                 "require" => Item::Require(rest),
                 "drop-restrict-fk" => Item::DropRestrictFk(rest),
+                "drop-fk" => Item::DropFk(rest),
                 other => panic!("unknown migration directive @{other}"),
             });
             continue;
@@ -130,6 +143,10 @@ trait Catalog: Send {
     async fn holds(&mut self, condition: &str) -> Result<bool, sqlx::Error>;
     async fn restrict_fks(&mut self, table: &str, column: &str)
     -> Result<Vec<String>, sqlx::Error>;
+    /// Every foreign key on the column.
+    async fn fks(&mut self, table: &str, column: &str) -> Result<Vec<String>, sqlx::Error>;
+    /// What `{bytewise}` stands for on this server.
+    async fn bytewise(&mut self) -> Result<&'static str, sqlx::Error>;
     /// Whether each step runs inside a transaction (DDL is transactional).
     const TRANSACTIONAL: bool;
 }
@@ -188,6 +205,13 @@ impl<C: Catalog> Runner<'_, C> {
                             .await?;
                     }
                 }
+                Item::DropFk(target) => {
+                    let (table, column) = split_target(&target);
+                    for fk in self.conn.fks(table, column).await? {
+                        self.exec(&format!("ALTER TABLE {table} DROP FOREIGN KEY {fk}"))
+                            .await?;
+                    }
+                }
                 Item::Statement(sql) => match require.take() {
                     Some(what) => {
                         let rows = self
@@ -198,6 +222,10 @@ impl<C: Catalog> Runner<'_, C> {
                         if !rows.is_empty() {
                             return Err(DbError::Refused(refusal(name, &what, &rows)));
                         }
+                    }
+                    None if sql.contains("{bytewise}") => {
+                        let bytewise = self.conn.bytewise().await?;
+                        self.exec(&sql.replace("{bytewise}", bytewise)).await?
                     }
                     None => self.exec(&sql).await?,
                 },
@@ -407,6 +435,17 @@ impl Catalog for sqlx::MySqlConnection {
                     .fetch_one(&mut *self)
                     .await?
             }
+            "bytewise" => {
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE() \
+                     AND table_name = ? AND column_name = ? AND (data_type IN ('binary', 'varbinary') \
+                     OR collation_name IN ('utf8mb4_nopad_bin', 'utf8mb4_0900_bin', 'binary'))",
+                )
+                .bind(table)
+                .bind(name)
+                .fetch_one(&mut *self)
+                .await?
+            }
             "cascade" => {
                 sqlx::query_scalar(
                     "SELECT COUNT(*) FROM information_schema.referential_constraints r \
@@ -441,6 +480,29 @@ impl Catalog for sqlx::MySqlConnection {
         .bind(column)
         .fetch_all(self)
         .await
+    }
+
+    async fn fks(&mut self, table: &str, column: &str) -> Result<Vec<String>, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT constraint_name FROM information_schema.key_column_usage \
+             WHERE table_schema = DATABASE() AND table_name = ? AND column_name = ? \
+               AND referenced_table_name IS NOT NULL",
+        )
+        .bind(table)
+        .bind(column)
+        .fetch_all(self)
+        .await
+    }
+
+    async fn bytewise(&mut self) -> Result<&'static str, sqlx::Error> {
+        let version: String = sqlx::query_scalar("SELECT VERSION()")
+            .fetch_one(&mut *self)
+            .await?;
+        Ok(if version.to_ascii_lowercase().contains("mariadb") {
+            "CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin"
+        } else {
+            "CHARACTER SET utf8mb4 COLLATE utf8mb4_0900_bin"
+        })
     }
 }
 
@@ -480,8 +542,9 @@ impl Catalog for sqlx::SqliteConnection {
                     .fetch_one(&mut *self)
                     .await?
             }
-            // Column types are affinities in SQLite: any text type holds text.
-            "type" => 1,
+            // Column types are affinities in SQLite: any text type holds text;
+            // text compares BINARY unless a column says otherwise.
+            "type" | "bytewise" => 1,
             "notnull" => {
                 sqlx::query_scalar("SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ? AND \"notnull\" = 1")
                     .bind(table)
@@ -511,6 +574,15 @@ impl Catalog for sqlx::SqliteConnection {
     async fn restrict_fks(&mut self, _: &str, _: &str) -> Result<Vec<String>, sqlx::Error> {
         // SQLite cannot drop a constraint; its steps rebuild the table instead.
         Ok(Vec::new())
+    }
+
+    async fn fks(&mut self, _: &str, _: &str) -> Result<Vec<String>, sqlx::Error> {
+        Ok(Vec::new())
+    }
+
+    async fn bytewise(&mut self) -> Result<&'static str, sqlx::Error> {
+        // Text compares BINARY unless told otherwise.
+        Ok("")
     }
 }
 

@@ -97,13 +97,14 @@ pub struct PictureChange {
 pub trait Pictures: Send + Sync {
     /// Inserts the picture row, its tag rows, what was read from its file and
     /// its share of every statistic in one transaction (and its queue entry
-    /// when it is to be tagged later). When the owner already has a picture
-    /// of the same bytes, nothing is written and that one is named.
+    /// when it is to be tagged later). When it de-duplicates and the owner
+    /// already has a de-duplicated picture of the same bytes, nothing is
+    /// written and that one is named.
     async fn insert_picture(&self, picture: &NewPicture<'_>) -> Result<Inserted, DbError>;
 
     async fn picture(&self, id: i64) -> Result<Option<Picture>, DbError>;
 
-    /// The owner's (`None`: anonymous) picture of these bytes.
+    /// The owner's (`None`: anonymous) first picture of these bytes.
     async fn picture_by_hash(
         &self,
         owner: Option<&str>,
@@ -199,8 +200,19 @@ pub trait Accounts: Send + Sync {
     /// `false` when the id or the email is taken.
     async fn create_user(&self, account: &Account) -> Result<bool, DbError>;
     async fn account(&self, id: &str) -> Result<Option<Account>, DbError>;
-    /// The user row with its keys and upload links (its pictures go first, one by one).
-    async fn delete_account_row(&self, id: &str) -> Result<bool, DbError>;
+    /// Closes an account in one transaction: its keys, upload links,
+    /// upload slots and user row go, and it is recorded as closing (its
+    /// pictures go next, one by one). The locations of the slots' objects.
+    async fn close_account(&self, id: &str, now: &str) -> Result<Vec<String>, DbError>;
+    /// Accounts closed whose pictures may not all be gone yet.
+    async fn closed_accounts(&self) -> Result<Vec<String>, DbError>;
+    /// The account's deletion is complete.
+    async fn forget_closed_account(&self, id: &str) -> Result<(), DbError>;
+    /// Every user id the rows name (users, owners of pictures, links, slots).
+    async fn user_ids(&self) -> Result<Vec<String>, DbError>;
+    /// Moves everything of user `from` (row, keys, pictures, statistics,
+    /// links, slots) to the id `to`, in one transaction.
+    async fn rename_user(&self, from: &str, to: &str) -> Result<(), DbError>;
     async fn create_key(
         &self,
         user: &str,

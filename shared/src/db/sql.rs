@@ -688,8 +688,8 @@ macro_rules! sql_database {
                 let owner = picture.owner.unwrap_or("");
                 let scope = scope_of(picture.owner, picture.private).to_string();
                 let done = sqlx::query(
-                    "INSERT INTO pictures (path, date, size, tag_list, owner, private, name, status, external_id, hash) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO pictures (path, date, size, tag_list, owner, private, name, status, external_id, hash, dedup_key) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 )
                 .bind(picture.path)
                 .bind(picture.date)
@@ -701,14 +701,15 @@ macro_rules! sql_database {
                 .bind(picture.status.as_str())
                 .bind(picture.external_id)
                 .bind(&picture.facts.hash)
+                .bind(picture.facts.hash.as_ref().filter(|_| picture.dedup))
                 .execute(&mut *tx)
                 .await;
                 let done = match done {
                     Ok(done) => done,
-                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() && picture.facts.hash.is_some() => {
+                    Err(sqlx::Error::Database(e)) if e.is_unique_violation() && picture.dedup && picture.facts.hash.is_some() => {
                         drop(tx);
                         // The owner has these bytes already (a concurrent upload won the race).
-                        let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM pictures WHERE owner = ? AND hash = ?")
+                        let existing: Option<i64> = sqlx::query_scalar("SELECT id FROM pictures WHERE owner = ? AND dedup_key = ?")
                             .bind(owner)
                             .bind(&picture.facts.hash)
                             .fetch_optional(&self.pool)
@@ -1108,7 +1109,7 @@ macro_rules! sql_database {
             async fn picture_by_hash(&self, owner: Option<&str>, hash: &str) -> Result<Option<Picture>, DbError> {
                 self.ready().await?;
                 let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "SELECT {PICTURE_COLUMNS} FROM pictures p WHERE p.owner = ? AND p.hash = ?"
+                    "SELECT {PICTURE_COLUMNS} FROM pictures p WHERE p.owner = ? AND p.hash = ? ORDER BY p.id LIMIT 1"
                 )))
                 .bind(owner.unwrap_or(""))
                 .bind(hash)

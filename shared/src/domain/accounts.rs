@@ -183,13 +183,25 @@ fn no_account(id: &UserId) -> Error {
     ))
 }
 
-/// `DELETE /users/me`: every picture of the user (rows, statistics, files,
-/// thumbnails), every key and upload link, then the account. Pictures go one
-/// by one, each row before its file, so a crash leaves no row without its file
-/// and a second call finishes the job.
+/// `DELETE /users/me`: the account closes at once (keys, upload links and
+/// upload slots stop working in the same transaction that removes the
+/// user), then every picture of the user goes (rows, statistics, files,
+/// thumbnails) and the objects put at its slots. Pictures go one by one,
+/// each row before its file, so a crash leaves no row without its file; the
+/// next sweep ([`finish_closed_accounts`]) completes what was cut short.
 pub async fn delete_me(app: &App, caller: &Caller) -> Result<(), Error> {
     let user = caller.require_user()?;
     let owner = user.id.as_str();
+    for location in app.db.close_account(owner, &utc_now()).await? {
+        if let Err(e) = app.store.delete(&location).await {
+            tracing::warn!(error = %e, "an upload slot's object stays until the next sweep");
+        }
+    }
+    delete_pictures_of(app, owner).await
+}
+
+/// Every picture of `owner`, then the record that the account is closing.
+async fn delete_pictures_of(app: &App, owner: &str) -> Result<(), Error> {
     loop {
         let ids = app.db.picture_ids(0, 500, Some(owner)).await?;
         if ids.is_empty() {
@@ -199,8 +211,50 @@ pub async fn delete_me(app: &App, caller: &Caller) -> Result<(), Error> {
             super::pictures::delete_files_of(app, app.db.delete_picture(id).await?).await;
         }
     }
-    app.db.delete_account_row(owner).await?;
+    app.db.forget_closed_account(owner).await?;
     Ok(())
+}
+
+/// Finishes deleting the accounts whose deletion was cut short. Returns how
+/// many there were.
+pub async fn finish_closed_accounts(app: &App) -> Result<usize, Error> {
+    let closed = app.db.closed_accounts().await?;
+    for owner in &closed {
+        delete_pictures_of(app, owner).await?;
+    }
+    Ok(closed.len())
+}
+
+/// Moves the users that tokens made before token users had a namespace of
+/// their own (their id was the token's subject as it came) into it: under
+/// the issuer configured now, which the tokens carried then. Users made
+/// here (`u` and 16 hex digits) stay as they are. Runs once per database.
+pub async fn namespace_token_users(app: &App) -> Result<usize, Error> {
+    const TASK: &str = "token_users_namespaced";
+    if app.db.noted(TASK).await? {
+        return Ok(0);
+    }
+    let issuer = app.auth.jwt.as_ref().and_then(|j| j.issuer());
+    let mut moved = 0;
+    for id in app.db.user_ids().await? {
+        if UserId::is_generated(&id) || id.starts_with(super::caller::TOKEN_USER_PREFIX) {
+            continue;
+        }
+        let Ok(to) = UserId::of_token(issuer, &id) else {
+            tracing::warn!("a user id no token can name is left as it is");
+            continue;
+        };
+        app.db.rename_user(&id, to.as_str()).await?;
+        moved += 1;
+    }
+    app.db.note(TASK).await?;
+    if moved > 0 {
+        tracing::info!(
+            users = moved,
+            "users made by tokens moved into the tokens' namespace"
+        );
+    }
+    Ok(moved)
 }
 
 async fn add_key(app: &App, user: &str, name: &str) -> Result<NewKey, Error> {

@@ -5,7 +5,7 @@
 use super::caller::Caller;
 use super::types::{ColorShare, Facts, Gps, Picture, PictureId};
 use super::{Error, ImageData};
-use crate::analysis::{self, Color};
+use crate::analysis::{self, Color, DecodeBudget};
 use crate::app::App;
 use image::RgbImage;
 
@@ -60,8 +60,13 @@ pub fn header_facts(image: &ImageData, hash: Option<String>) -> Facts {
 /// it on a blocking thread.
 pub fn facts_of(image: &ImageData, hash: Option<String>) -> Result<(Facts, RgbImage), Error> {
     let small = analysis::decode_small(image, ANALYSIS_SIDE).map_err(|e| undecodable(image, e))?;
-    let facts = Facts {
-        colors: analysis::dominant_colors(&small, STORED_COLORS)
+    Ok((facts_of_decoded(image, hash, &small), small))
+}
+
+/// [`facts_of`], given the small copy.
+pub fn facts_of_decoded(image: &ImageData, hash: Option<String>, small: &RgbImage) -> Facts {
+    Facts {
+        colors: analysis::dominant_colors(small, STORED_COLORS)
             .into_iter()
             // As stored: four decimals.
             .map(|c| ColorShare {
@@ -69,23 +74,53 @@ pub fn facts_of(image: &ImageData, hash: Option<String>) -> Result<(Facts, RgbIm
                 fraction: (c.fraction * 10_000.0).round() / 10_000.0,
             })
             .collect(),
-        phash: Some(analysis::perceptual_hash(&small)),
+        phash: Some(analysis::perceptual_hash(small)),
         analyzed: true,
         ..header_facts(image, hash)
-    };
-    Ok((facts, small))
+    }
+}
+
+/// Runs `work` on a small upright copy of `image` (long side `max_side`)
+/// on the CPU pool, once the decode budget has room for it: every decode of
+/// the service goes through here. `413 decode_too_large` for an image that
+/// could never fit, `503` when the budget stays taken, `400 invalid_image`
+/// for pixels that do not decode.
+pub async fn with_decoded<T: Send + 'static>(
+    budget: &DecodeBudget,
+    image: &ImageData,
+    max_side: u32,
+    work: impl FnOnce(&ImageData, RgbImage) -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    let reservation = budget
+        .reserve(analysis::decode_cost(image, max_side))
+        .await?;
+    let image = image.clone();
+    crate::cpu::run(move || {
+        // Held until the pixels are dropped, on the thread that made them.
+        let _reservation = reservation;
+        let small = analysis::decode_small(&image, max_side).map_err(|e| undecodable(&image, e))?;
+        work(&image, small)
+    })
+    .await
+    .map_err(|e| {
+        Error::invalid(
+            "invalid_image",
+            format!("the image could not be decoded: {e}"),
+        )
+    })?
 }
 
 /// The `k` dominant colours of an image (k-means on a small copy; the same
 /// image and `k` always give the same answer).
-pub async fn image_colors(image: ImageData, k: usize) -> Result<Vec<Color>, Error> {
-    tokio::task::spawn_blocking(move || {
-        let small =
-            analysis::decode_small(&image, ANALYSIS_SIDE).map_err(|e| undecodable(&image, e))?;
+pub async fn image_colors(
+    budget: &DecodeBudget,
+    image: ImageData,
+    k: usize,
+) -> Result<Vec<Color>, Error> {
+    with_decoded(budget, &image, ANALYSIS_SIDE, move |_, small| {
         Ok(analysis::dominant_colors(&small, k))
     })
     .await
-    .map_err(|e| Error::invalid("invalid_image", e.to_string()))?
 }
 
 /// The `k` dominant colours of a picture the caller may see.
@@ -96,7 +131,7 @@ pub async fn picture_colors(
     k: usize,
 ) -> Result<Vec<Color>, Error> {
     let (_, bytes) = super::get_picture(app, caller, id).await?;
-    image_colors(ImageData::from_bytes(bytes)?, k).await
+    image_colors(&app.decodes, ImageData::from_bytes(bytes)?, k).await
 }
 
 /// Seed 003's pie chart of colours and their weights, as a PNG.

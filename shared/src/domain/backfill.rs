@@ -78,10 +78,12 @@ pub async fn analyze_all(app: &App) -> Result<Analyzed, Error> {
         for row in rows {
             let facts = match app.store.get(&row.path).await {
                 Ok(bytes) => match super::ImageData::from_bytes(bytes) {
-                    Ok(image) => super::pictures::examine(&image, None)
-                        .await
-                        .ok()
-                        .map(|(facts, _)| facts),
+                    Ok(image) => match super::pictures::examine(&app.decodes, &image, None).await {
+                        Ok((facts, _)) => Some(facts),
+                        // The budget is taken for now: the pass stops and resumes later.
+                        Err(e @ super::Error::Busy(_)) => return Err(e),
+                        Err(_) => None,
+                    },
                     Err(_) => None,
                 },
                 Err(StoreError::NotFound(_)) => None,

@@ -4,27 +4,56 @@
 
 use super::Error;
 
-/// A user's id: from the `user_id` (else `sub`) claim of a JWT, or made here
-/// for users created with an API key. Letters, digits and `._@:+-`, at most
-/// 64 characters, so it can key rows and statistics as it is.
+/// A user's id, as rows and statistics are keyed by it. Users created here
+/// (with an API key) get a random `u` and 16 hex digits; a token's user is
+/// `jwt:<issuer>:<subject>`, where `<issuer>` is empty without
+/// `JWT_ISSUER` and otherwise the first 12 hex digits of its SHA-256. The
+/// two never meet: a token whose subject is a key user's id, or that
+/// differs from another user's only in case or accents, names a user of its
+/// own. Letters, digits and `._@:+-` only, at most 128 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct UserId(String);
 
-impl UserId {
-    pub const MAX_CHARS: usize = 64;
+/// What every token user's id starts with.
+pub const TOKEN_USER_PREFIX: &str = "jwt:";
 
+fn id_chars(s: &str, max: usize) -> bool {
+    !s.is_empty()
+        && s.len() <= max
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._@:+-".contains(&b))
+}
+
+impl UserId {
+    pub const MAX_CHARS: usize = 128;
+    /// The longest subject a token may name.
+    pub const MAX_SUBJECT_CHARS: usize = 64;
+
+    /// An id as stored (a row's owner, a key's user).
     pub fn parse(s: &str) -> Result<Self, Error> {
-        let ok = !s.is_empty()
-            && s.len() <= Self::MAX_CHARS
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._@:+-".contains(&b));
-        if ok {
+        if id_chars(s, Self::MAX_CHARS) {
             Ok(UserId(s.to_string()))
         } else {
-            Err(Error::Unauthorized(
-                "the token's user id must be 1 to 64 letters, digits or ._@:+-".into(),
-            ))
+            Err(Error::Unauthorized(format!(
+                "a user id must be 1 to {} letters, digits or ._@:+-",
+                Self::MAX_CHARS
+            )))
         }
+    }
+
+    /// The user a token names: its subject (`user_id`, else `sub`) in the
+    /// namespace of the issuer the service checks tokens against.
+    pub fn of_token(issuer: Option<&str>, subject: &str) -> Result<Self, Error> {
+        if !id_chars(subject, Self::MAX_SUBJECT_CHARS) {
+            return Err(Error::Unauthorized(format!(
+                "the token's user id must be 1 to {} letters, digits or ._@:+-",
+                Self::MAX_SUBJECT_CHARS
+            )));
+        }
+        Ok(UserId(format!(
+            "{TOKEN_USER_PREFIX}{}:{subject}",
+            issuer.map(issuer_tag).unwrap_or_default()
+        )))
     }
 
     /// A new random id for a user created here (`u` and 16 hex digits).
@@ -33,9 +62,31 @@ impl UserId {
         UserId(format!("u{:016x}", rand::rng().random::<u64>()))
     }
 
+    /// Whether the id has the form of a user created here.
+    pub fn is_generated(s: &str) -> bool {
+        s.len() == 17
+            && s.starts_with('u')
+            && s[1..]
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    }
+
+    /// The subject of a token user's id (what the token's claim said).
+    pub fn subject(&self) -> Option<&str> {
+        let rest = self.0.strip_prefix(TOKEN_USER_PREFIX)?;
+        rest.split_once(':').map(|(_, subject)| subject)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// An issuer's part of its users' ids: short, and the same wherever the
+/// service runs.
+fn issuer_tag(issuer: &str) -> String {
+    use sha2::Digest as _;
+    crate::auth::hex(&sha2::Sha256::digest(issuer.as_bytes())[..6])
 }
 
 impl std::fmt::Display for UserId {
@@ -161,11 +212,40 @@ mod tests {
         assert!(UserId::parse("auth0|abc").is_err());
         assert!(UserId::parse("google-oauth2:1234.5@x+y").is_ok());
         assert!(UserId::parse("").is_err());
-        assert!(UserId::parse(&"a".repeat(65)).is_err());
+        assert!(UserId::parse(&"a".repeat(129)).is_err());
         assert!(UserId::parse("a b").is_err());
         let id = UserId::generate();
         assert!(UserId::parse(id.as_str()).is_ok());
+        assert!(UserId::is_generated(id.as_str()));
         assert_ne!(id, UserId::generate());
+    }
+
+    #[test]
+    fn token_users_live_apart() {
+        let key_user = UserId::generate();
+        let token = UserId::of_token(None, key_user.as_str()).unwrap();
+        assert_ne!(token, key_user, "a token cannot name a key user");
+        assert_eq!(token.as_str(), format!("jwt::{key_user}"));
+        assert_eq!(token.subject(), Some(key_user.as_str()));
+        assert!(!UserId::is_generated(token.as_str()));
+        let a = UserId::of_token(Some("https://a.example/"), "alice").unwrap();
+        let b = UserId::of_token(Some("https://b.example/"), "alice").unwrap();
+        assert_ne!(a, b, "issuers are namespaces");
+        assert_eq!(
+            a,
+            UserId::of_token(Some("https://a.example/"), "alice").unwrap()
+        );
+        assert_eq!(a.subject(), Some("alice"));
+        assert!(a.as_str().len() <= UserId::MAX_CHARS);
+        // A subject with colons stays inside its issuer's namespace.
+        let tricky = UserId::of_token(None, "x:alice").unwrap();
+        assert_eq!(tricky.subject(), Some("x:alice"));
+        assert_ne!(tricky, UserId::of_token(None, "alice").unwrap());
+        for bad in ["", "a b", "Álice", "alice ", &"a".repeat(65)] {
+            assert!(UserId::of_token(None, bad).is_err(), "{bad:?}");
+        }
+        let longest = UserId::of_token(Some("iss"), &"a".repeat(64)).unwrap();
+        assert!(UserId::parse(longest.as_str()).is_ok());
     }
 
     #[test]

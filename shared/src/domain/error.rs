@@ -1,3 +1,4 @@
+use crate::analysis::BudgetError;
 use crate::db::DbError;
 use crate::store::StoreError;
 use crate::tagger::TaggerError;
@@ -29,6 +30,15 @@ pub enum Error {
     /// It existed and has expired (`link_expired`).
     #[error("{message}")]
     Gone { code: &'static str, message: String },
+    /// The input is well formed but more than the service takes
+    /// (`decode_too_large`: its pixels need more memory than the decode
+    /// budget holds).
+    #[error("{message}")]
+    TooLarge { code: &'static str, message: String },
+    /// The service is at a limit of its own for now (the decode budget is
+    /// taken); the client should try again shortly.
+    #[error("{0}")]
+    Busy(String),
     #[error(transparent)]
     Tagger(#[from] TaggerError),
     #[error(transparent)]
@@ -56,5 +66,17 @@ impl Error {
     /// answer as no picture at all.
     pub fn no_picture(id: i64) -> Self {
         Error::NotFound(id.to_string())
+    }
+}
+
+impl From<BudgetError> for Error {
+    fn from(e: BudgetError) -> Self {
+        match e {
+            BudgetError::TooLarge { .. } => Error::TooLarge {
+                code: "decode_too_large",
+                message: format!("{e}: send a smaller image (fewer pixels)"),
+            },
+            BudgetError::Busy => Error::Busy(e.to_string()),
+        }
     }
 }

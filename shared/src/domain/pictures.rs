@@ -11,10 +11,11 @@ use super::types::{
     TagSource, TagStat,
 };
 use super::{Error, ImageData, NewPicture, normalize_tag, select_tags, utc_now};
+use crate::analysis::DecodeBudget;
 use crate::app::App;
 use crate::auth::hex;
 use crate::db::PictureChange;
-use crate::store::{StoreError, file_name};
+use crate::store::{FileKind, StoreError, file_name};
 
 /// One picture to register, as the caller sent it.
 #[derive(Debug, Clone)]
@@ -29,6 +30,10 @@ pub struct Upload {
     pub external_id: Option<String>,
     /// A person's tags (confidence 100, source `user`).
     pub user_tags: Vec<String>,
+    /// Answer with the owner's picture of the same bytes instead of making a
+    /// new one: what the seeds' forms, links and batches did. The
+    /// assignment's JSON upload makes a new picture on every call.
+    pub dedup: bool,
 }
 
 impl Upload {
@@ -41,12 +46,14 @@ impl Upload {
             asynchronous: false,
             external_id: None,
             user_tags: Vec::new(),
+            dedup: false,
         }
     }
 }
 
-/// A registration's outcome: a new picture, or the caller's existing
-/// picture of the same bytes (nothing tagged, stored or counted again).
+/// A registration's outcome: a new picture, or (when the upload asked for
+/// de-duplication) the caller's existing picture of the same bytes, with
+/// nothing tagged, stored or counted again.
 #[derive(Debug, Clone)]
 pub struct Registered {
     pub picture: Picture,
@@ -70,22 +77,38 @@ pub fn parse_name(name: Option<&str>) -> Result<Option<String>, Error> {
     Ok(Some(name.to_string()))
 }
 
-/// A person's tags: normalised like every tag, each once.
-pub fn parse_user_tags<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<Vec<String>, Error> {
-    let mut tags: Vec<String> = Vec::new();
+/// The most tags of its own a picture takes.
+pub const MAX_USER_TAGS: usize = 64;
+
+/// A person's tags: normalised like every tag, each once, at most
+/// [`MAX_USER_TAGS`]. The list's length is checked before a name is read,
+/// and the work is linear in it.
+pub fn parse_user_tags<'a>(
+    names: impl IntoIterator<Item = &'a str, IntoIter: ExactSizeIterator>,
+) -> Result<Vec<String>, Error> {
+    let too_many = || {
+        Error::invalid(
+            "invalid_tags",
+            format!("a picture takes at most {MAX_USER_TAGS} tags of its own"),
+        )
+    };
+    let names = names.into_iter();
+    // Repeats are forgiven, within reason.
+    if names.len() > 4 * MAX_USER_TAGS {
+        return Err(too_many());
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut tags = Vec::new();
     for raw in names {
         let Some(name) = normalize_tag(raw) else {
             return Err(Error::invalid("invalid_tags", "a tag cannot be blank"));
         };
-        if !tags.contains(&name) {
+        if seen.insert(name.clone()) {
             tags.push(name);
         }
     }
-    if tags.len() > 64 {
-        return Err(Error::invalid(
-            "invalid_tags",
-            "a picture takes at most 64 tags of its own",
-        ));
+    if tags.len() > MAX_USER_TAGS {
+        return Err(too_many());
     }
     Ok(tags)
 }
@@ -98,26 +121,31 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 /// EXIF, dominant colours, perceptual hash), decoding every pixel so a
 /// truncated or corrupt file is refused before it is tagged or stored,
 /// whatever the tagger; with the small upright copy the colours were read
-/// from, which the tagger reads too. Runs on the CPU pool (`crate::cpu`).
+/// from, which the tagger reads too. Within the decode budget, on the CPU
+/// pool.
 pub async fn examine(
+    budget: &DecodeBudget,
     image: &ImageData,
     hash: Option<String>,
 ) -> Result<(Facts, Arc<RgbImage>), Error> {
-    let image = image.clone();
-    let (facts, small) = crate::cpu::run(move || super::analysis::facts_of(&image, hash))
-        .await
-        .map_err(|e| {
-            Error::invalid(
-                "invalid_image",
-                format!("the image could not be decoded: {e}"),
-            )
-        })??;
+    let (facts, small) = super::analysis::with_decoded(
+        budget,
+        image,
+        super::analysis::ANALYSIS_SIDE,
+        move |image, small| {
+            Ok((
+                super::analysis::facts_of_decoded(image, hash, &small),
+                small,
+            ))
+        },
+    )
+    .await?;
     Ok((facts, Arc::new(small)))
 }
 
-/// Registers one picture: de-duplicates by content per owner, checks that it
-/// decodes whole, tags it (or queues it), stores its file and records it, in
-/// that order. Nothing is left behind when a step fails: no file without its
+/// Registers one picture: de-duplicates by content per owner when asked,
+/// checks that it decodes whole, tags it (or queues it), stores its file and
+/// records it, in that order. Nothing is left behind when a step fails: no file without its
 /// row, no row without its file (the tagger cleans up what it staged itself).
 pub async fn register(app: &App, caller: &Caller, upload: Upload) -> Result<Registered, Error> {
     if upload.private {
@@ -130,7 +158,9 @@ pub async fn register(app: &App, caller: &Caller, upload: Upload) -> Result<Regi
     }
     let owner = caller.user().map(|u| u.id.as_str().to_string());
     let hash = sha256_hex(upload.image.bytes());
-    if let Some(existing) = app.db.picture_by_hash(owner.as_deref(), &hash).await? {
+    if upload.dedup
+        && let Some(existing) = app.db.picture_by_hash(owner.as_deref(), &hash).await?
+    {
         return Ok(Registered {
             picture: existing,
             new: false,
@@ -140,12 +170,15 @@ pub async fn register(app: &App, caller: &Caller, upload: Upload) -> Result<Regi
     // decodes it once, for its colours and for the tagger, and a file
     // whose pixels do not decode ends `failed` with the reason.
     let (mut facts, decoded) = if upload.asynchronous {
+        // One that could never be decoded here is refused now, not failed later.
+        let cost = crate::analysis::decode_cost(&upload.image, super::analysis::ANALYSIS_SIDE);
+        app.decodes.admits(cost)?;
         (
             super::analysis::header_facts(&upload.image, Some(hash)),
             None,
         )
     } else {
-        let (facts, small) = examine(&upload.image, Some(hash)).await?;
+        let (facts, small) = examine(&app.decodes, &upload.image, Some(hash)).await?;
         (facts, Some(small))
     };
     let user_tags: Vec<Tag> = upload
@@ -180,6 +213,7 @@ pub async fn register(app: &App, caller: &Caller, upload: Upload) -> Result<Regi
         external_id: upload.external_id.as_deref(),
         facts: &facts,
         queue: upload.asynchronous.then_some(upload.min.value()),
+        dedup: upload.dedup,
     };
     let inserted = app.db.insert_picture(&new).await;
     let id = match inserted {
@@ -421,22 +455,28 @@ pub async fn delete_many(app: &App, caller: &Caller, ids: &[i64]) -> Result<Dele
 pub struct Reconciled {
     /// Files of the store looked at (older than the grace period).
     pub checked: usize,
-    /// Files no picture refers to, now removed.
+    /// Files no row refers to, now removed.
     pub removed: Vec<String>,
     /// Presigned upload slots that expired unregistered, removed with their objects.
     pub expired_slots: usize,
+    /// Account deletions cut short, now finished.
+    pub closed_accounts: usize,
 }
 
-/// Removes the files no picture refers to: what a crash between writing a
-/// file and committing its row leaves (and `.tmp-` files of interrupted
-/// writes, and files made from a picture deleted since). Such files are
-/// never served, since only rows lead to files. Files younger than `grace`
-/// are left alone: their upload may still be committing in another process.
-/// The store is listed before the rows are read, so a file committed in
-/// between counts as referenced. Upload slots whose URL expired without
-/// being registered go too, with whatever was put at them.
+/// Removes what no row refers to: the file of a picture whose row was never
+/// committed (a crash between writing the file and the row), the files made
+/// from a picture that is gone (a thumbnail written while its picture was
+/// being deleted), objects put at upload slots that no longer exist, and
+/// temporary files of interrupted writes, at every depth of the store.
+/// Such files are never served, since only rows lead to files. Files
+/// younger than `grace` are left alone: their upload may still be
+/// committing in another process. The store is listed before the rows are
+/// read, so a file committed in between counts as referenced. Upload slots
+/// whose URL expired without being registered go too, with whatever was put
+/// at them, and account deletions cut short are finished first.
 pub async fn reconcile(app: &App, grace: std::time::Duration) -> Result<Reconciled, Error> {
     let mut report = Reconciled {
+        closed_accounts: super::accounts::finish_closed_accounts(app).await?,
         expired_slots: super::uploads::sweep_expired(app).await?,
         ..Reconciled::default()
     };
@@ -463,19 +503,29 @@ pub async fn reconcile(app: &App, grace: std::time::Duration) -> Result<Reconcil
         .map(|l| stem(file_name(l)).to_owned())
         .collect();
     for file in candidates {
-        if !referenced.contains(stem(file_name(&file.location))) {
+        let orphan = match &file.kind {
+            FileKind::Original { stem } | FileKind::Derived { stem } => {
+                !referenced.contains(stem.as_str())
+            }
+            FileKind::Slot { image_id } => app.db.slot(image_id).await?.is_none(),
+            FileKind::Partial => true,
+        };
+        if !orphan {
+            continue;
+        }
+        if matches!(file.kind, FileKind::Original { .. }) {
             // What was made from it first: the file is how the next sweep
             // would find them if this one stopped half-way.
             app.store.delete_derived(&file.location).await?;
-            app.store.delete(&file.location).await?;
-            report.removed.push(file.location);
         }
+        app.store.delete(&file.location).await?;
+        report.removed.push(file.location);
     }
     Ok(report)
 }
 
 /// A stored name without its extensions: a picture's file and the files
-/// made from it (`<stem>.t256.jpg`) share it.
+/// made from it share it.
 fn stem(name: &str) -> &str {
     let name = name.strip_prefix(".tmp-").unwrap_or(name);
     name.split('.').next().unwrap_or(name)
@@ -499,6 +549,18 @@ mod tests {
             ["leafy", "green salad"]
         );
         assert!(parse_user_tags([" "]).is_err());
+        let many: Vec<String> = (0..65).map(|i| format!("t{i}")).collect();
+        assert!(parse_user_tags(many.iter().map(String::as_str)).is_err());
+        assert_eq!(
+            parse_user_tags(many[..64].iter().map(String::as_str))
+                .unwrap()
+                .len(),
+            64
+        );
+        let repeats = vec!["a"; 4 * MAX_USER_TAGS];
+        assert_eq!(parse_user_tags(repeats.iter().copied()).unwrap(), ["a"]);
+        let flood = vec!["a"; 200_000];
+        assert!(parse_user_tags(flood.iter().copied()).is_err());
         assert_eq!(stem("0123.jpg"), "0123");
         assert_eq!(stem("0123.t256.jpg"), "0123");
         assert_eq!(stem(".tmp-0123.part"), "0123");

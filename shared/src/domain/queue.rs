@@ -111,19 +111,20 @@ async fn tag_job(app: &App, job: &TagJob) -> Result<JobOutcome, Error> {
         Err(e) => return Ok(JobOutcome::Failed(e.to_string())),
     };
     let min = Confidence::parse(&job.min_confidence.to_string()).unwrap_or(Confidence::DEFAULT);
-    // Pictures queued at upload were only read, not decoded: one decode
-    // gives their colours and perceptual hash, and the tagger's pixels.
-    let tagged = if picture.facts.analyzed {
-        app.tagger.tag(&image).await
-    } else {
-        let hash = picture.facts.hash.clone();
-        let (facts, small) = match super::pictures::examine(&image, hash).await {
-            Ok(read) => read,
-            Err(e) => return Ok(JobOutcome::Failed(e.to_string())),
-        };
-        app.db.set_facts(job.picture_id, &facts).await?;
-        app.tagger.tag_decoded(&image, small).await
+    // One decode, within the budget, gives the tagger's pixels and, for
+    // pictures queued at upload (only read then), their colours and
+    // perceptual hash.
+    let hash = picture.facts.hash.clone();
+    let (facts, small) = match super::pictures::examine(&app.decodes, &image, hash).await {
+        Ok(read) => read,
+        // The decode budget is taken for now: the job waits its turn.
+        Err(e @ Error::Busy(_)) => return Ok(JobOutcome::Retry(e.to_string())),
+        Err(e) => return Ok(JobOutcome::Failed(e.to_string())),
     };
+    if !picture.facts.analyzed {
+        app.db.set_facts(job.picture_id, &facts).await?;
+    }
+    let tagged = app.tagger.tag_decoded(&image, small).await;
     match tagged {
         Ok(tagging) => {
             let tags = select_tags(tagging.tags, min);

@@ -18,7 +18,9 @@ pub async fn retag(
     let picture = super::pictures::changeable(app, caller, id).await?;
     let bytes = app.store.get(&picture.path).await?;
     let image = ImageData::from_bytes(bytes)?;
-    let tagging = app.tagger.tag(&image).await?;
+    let (_, small) =
+        super::pictures::examine(&app.decodes, &image, picture.facts.hash.clone()).await?;
+    let tagging = app.tagger.tag_decoded(&image, small).await?;
     let tags = select_tags(tagging.tags, min);
     if !app
         .db

@@ -292,6 +292,8 @@ async fn register_item(
         asynchronous,
         external_id: Some(item.image_id.clone()),
         user_tags: tags,
+        // Batches de-duplicate, as seed 004's did.
+        dedup: true,
     };
     let registered = register(app, caller, upload).await?;
     forget_slot(app, &slot).await;

@@ -187,7 +187,7 @@ pub async fn post_colors(
         }
         _ => parse_k(&params)?,
     };
-    let colors = analysis::image_colors(image, k).await?;
+    let colors = analysis::image_colors(&app.decodes, image, k).await?;
     Ok(Json(colors_json(&colors)).into_response())
 }
 

@@ -15,7 +15,11 @@ use crate::tagger::TaggerError;
 pub enum ApiError {
     #[error(transparent)]
     Domain(#[from] Error),
-    #[error("the request body is larger than {limit} bytes")]
+    #[error(
+        "the request body is larger than {limit} bytes; send a bigger file with presigned upload URLs \
+         (POST /upload-urls, then PUT its bytes to the URL), or where this service takes bigger \
+         bodies, as multipart/form-data (POST /images, or an upload link)"
+    )]
     BodyTooLarge { limit: usize },
     #[error("the file is larger than {limit} bytes")]
     FileTooLarge { limit: usize },
@@ -56,6 +60,8 @@ impl ApiError {
                 Error::Forbidden { .. } => StatusCode::FORBIDDEN,
                 Error::Conflict(_) => StatusCode::CONFLICT,
                 Error::Gone { .. } => StatusCode::GONE,
+                Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                Error::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
                 Error::Tagger(_) => StatusCode::BAD_GATEWAY,
                 Error::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
                 Error::Database(DbError::Query(_) | DbError::Url(_)) => {
@@ -81,7 +87,10 @@ impl ApiError {
                 Error::Tagger(TaggerError::BadImage(_)) => "invalid_image",
                 Error::NotFound(_) | Error::Missing(_) => "not_found",
                 Error::Unauthorized(_) => "unauthorized",
-                Error::Forbidden { code, .. } | Error::Gone { code, .. } => code,
+                Error::Forbidden { code, .. }
+                | Error::Gone { code, .. }
+                | Error::TooLarge { code, .. } => code,
+                Error::Busy(_) => "too_busy",
                 Error::Conflict(_) => "conflict",
                 Error::Tagger(_) => "tagging_failed",
                 Error::Store(StoreError::NotFound(_)) => "image_unavailable",
@@ -107,7 +116,10 @@ impl ApiError {
                 Error::Invalid { message, .. } => message.clone(),
                 Error::NotFound(id) => format!("there is no picture with id {id}"),
                 Error::Missing(m) | Error::Unauthorized(m) | Error::Conflict(m) => m.clone(),
-                Error::Forbidden { message, .. } | Error::Gone { message, .. } => message.clone(),
+                Error::Forbidden { message, .. }
+                | Error::Gone { message, .. }
+                | Error::TooLarge { message, .. } => message.clone(),
+                Error::Busy(m) => m.clone(),
                 Error::Tagger(e) => e.to_string(),
                 Error::Store(StoreError::NotFound(_)) => {
                     "the picture's file is missing from the image store".into()
@@ -151,11 +163,12 @@ impl ApiError {
                     Some("check the id; a private resource of another user is not found either")
                 }
                 Error::Store(_) | Error::Database(_) => Some("try again later"),
+                Error::Busy(_) => Some("try again after the seconds Retry-After gives"),
                 _ => None,
             },
-            ApiError::BodyTooLarge { .. } | ApiError::FileTooLarge { .. } => {
-                Some("upload large files through POST /upload-urls and PUT instead")
-            }
+            ApiError::BodyTooLarge { .. } | ApiError::FileTooLarge { .. } => Some(
+                "upload large files through presigned upload URLs: POST /upload-urls, then PUT each file",
+            ),
             _ => None,
         }
     }
@@ -167,8 +180,13 @@ impl ApiError {
         if let Some(body) = response.extensions_mut().remove::<ErrorJson>() {
             let mut value = body.0;
             value["detail"] = detail.into();
-            let status = response.status();
-            return (status, Json(value)).into_response();
+            let mut reshaped = (response.status(), Json(value)).into_response();
+            if let Some(retry) = response.headers().get(axum::http::header::RETRY_AFTER) {
+                reshaped
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, retry.clone());
+            }
+            return reshaped;
         }
         response
     }
@@ -193,6 +211,12 @@ impl IntoResponse for ApiError {
         };
         let value = serde_json::to_value(&body).unwrap_or_default();
         let mut response = (status, Json(body)).into_response();
+        if matches!(self, ApiError::Domain(Error::Busy(_))) {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("1"),
+            );
+        }
         response.extensions_mut().insert(ErrorJson(value));
         response
     }

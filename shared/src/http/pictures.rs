@@ -44,9 +44,10 @@ pub struct UploadOptions {
     pub private: Option<bool>,
     pub asynchronous: Option<bool>,
     pub name: Option<String>,
+    pub dedup: Option<bool>,
 }
 
-pub const UPLOAD_PARAMS: &[&str] = &["min_confidence", "private", "async", "name"];
+pub const UPLOAD_PARAMS: &[&str] = &["min_confidence", "private", "async", "name", "dedup"];
 
 /// The query string of `POST /images`.
 pub fn parse_upload_options(query: Option<&str>) -> Result<UploadOptions, ApiError> {
@@ -56,6 +57,7 @@ pub fn parse_upload_options(query: Option<&str>) -> Result<UploadOptions, ApiErr
         private: params.map("private", |s| parse_flag("private", s))?,
         asynchronous: params.map("async", |s| parse_flag("async", s))?,
         name: params.get("name").map(str::to_string),
+        dedup: params.map("dedup", |s| parse_flag("dedup", s))?,
     })
 }
 
@@ -88,6 +90,7 @@ struct JsonUpload {
     name: Option<String>,
     private: Option<bool>,
     asynchronous: Option<bool>,
+    dedup: Option<bool>,
     tags: Vec<String>,
 }
 
@@ -131,6 +134,7 @@ fn json_upload(body: &[u8]) -> Result<JsonUpload, ApiError> {
     };
     let private = flag(field(&mut fields, "private"), "private")?;
     let asynchronous = flag(field(&mut fields, "async"), "async")?;
+    let dedup = flag(field(&mut fields, "dedup"), "dedup")?;
     let tags = match field(&mut fields, "tags") {
         None => Vec::new(),
         Some(v) => serde_json::from_value::<Vec<TagName>>(v)
@@ -144,6 +148,7 @@ fn json_upload(body: &[u8]) -> Result<JsonUpload, ApiError> {
         name,
         private,
         asynchronous,
+        dedup,
         tags,
     })
 }
@@ -238,6 +243,8 @@ pub async fn post_image(
             .unwrap_or(false),
         external_id: None,
         user_tags: parse_user_tags(upload.tags.iter().map(String::as_str))?,
+        // The assignment's contract: a new picture on every call, unless asked.
+        dedup: options.dedup.or(upload.dedup).unwrap_or(false),
     };
     let registered = register_detached(&app, &caller, upload).await?;
     registered_response(&app, &caller, &registered, &data, canonical).await
@@ -245,7 +252,8 @@ pub async fn post_image(
 
 /// A form's files, each registered on its own: `{"ids": {name: id},
 /// "errors": {name: {error, message}}}`. Fields named like the query's
-/// options (`private`, `async`, `min_confidence`) apply to the files after them.
+/// options (`private`, `async`, `min_confidence`, `dedup`) apply to the
+/// files after them. Files de-duplicate unless `dedup=false`.
 pub async fn upload_form(
     app: &Arc<App>,
     caller: &Caller,
@@ -254,6 +262,7 @@ pub async fn upload_form(
 ) -> Result<FormAnswer, ApiError> {
     let mut options = options.clone();
     let mut answer = FormAnswer::default();
+    let mut files = 0;
     while let Some(part) = next_part(&mut form, app.settings.max_file_bytes).await? {
         let file = match part {
             FormPart::Field { name, value } => {
@@ -261,12 +270,26 @@ pub async fn upload_form(
                     "private" => options.private = Some(parse_flag("private", &value)?),
                     "async" => options.asynchronous = Some(parse_flag("async", &value)?),
                     "min_confidence" => options.min = Some(Confidence::parse(&value)?),
+                    "dedup" => options.dedup = Some(parse_flag("dedup", &value)?),
                     _ => {}
                 }
                 continue;
             }
             FormPart::File(file) => file,
         };
+        files += 1;
+        if files > MAX_FORM_FILES {
+            // The rest of the form is not read: the answer names the first
+            // file left out, and the connection closes behind it.
+            answer.errors.push((
+                file.name,
+                ApiError::invalid(
+                    "too_many_files",
+                    format!("a form takes at most {MAX_FORM_FILES} files; this one and the rest were not read"),
+                ),
+            ));
+            break;
+        }
         let outcome = async {
             let image = ImageData::from_bytes(file.result?)?;
             let upload = Upload {
@@ -277,6 +300,8 @@ pub async fn upload_form(
                 asynchronous: options.asynchronous.unwrap_or(false),
                 external_id: None,
                 user_tags: Vec::new(),
+                // Forms de-duplicate, as seed 002's did.
+                dedup: options.dedup.unwrap_or(true),
             };
             register_detached(app, caller, upload).await
         }
@@ -290,6 +315,9 @@ pub async fn upload_form(
     }
     Ok(answer)
 }
+
+/// The most files one form registers (as many as one batch of upload URLs).
+pub const MAX_FORM_FILES: usize = crate::domain::uploads::MAX_SLOTS as usize;
 
 /// What a form upload did, file by file.
 #[derive(Default)]
@@ -527,6 +555,8 @@ pub async fn get_image(
         return Ok(Json(picture_body(&app, &caller, &picture, None).await?).into_response());
     }
     let (picture, data) = domain::get_picture(&app, &caller, id).await?;
+    // As the file route serves it: without its place unless the caller owns it.
+    let data = files::bytes_for(&caller, &picture, data);
     Ok(Json(picture_body(&app, &caller, &picture, Some(&data)).await?).into_response())
 }
 
@@ -659,11 +689,14 @@ fn signed_query(
 /// A file, as the domain says to send it.
 pub fn file_response(answer: FileAnswer) -> Response {
     let cache = |private: bool| {
-        // A file never changes, but who may see it can: an hour, like a view URL.
+        // A file never changes, but who may see it can: caches keep it and
+        // ask again each time (a 304 by its ETag), so a picture made private
+        // or deleted, or a link revoked, is closed at once, shared caches
+        // included. A private picture's file is never for a shared cache.
         HeaderValue::from_static(if private {
-            "private, max-age=3600"
+            "private, no-cache"
         } else {
-            "public, max-age=3600"
+            "public, no-cache"
         })
     };
     let etag = |e: &str| HeaderValue::from_str(e).unwrap_or(HeaderValue::from_static("\"\""));

@@ -169,6 +169,12 @@ pub struct BatchBody {
 }
 
 pub fn batch_items(body: BatchBody) -> Result<(Vec<BatchItem>, Option<bool>), ApiError> {
+    if body.images.len() > uploads::MAX_BATCH {
+        return Err(ApiError::invalid(
+            "too_many_images",
+            format!("a batch registers at most {} images", uploads::MAX_BATCH),
+        ));
+    }
     let mut items = Vec::with_capacity(body.images.len());
     for item in body.images {
         let private = match item.is_private {

@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 
-use super::{ImageStore, StoreError, StoredFile, is_store_name, random_name, stem};
+use super::{FileKind, ImageStore, StoreError, StoredFile, random_name, stem};
 use crate::domain::ImageData;
 
 /// Files in one local folder (a Docker volume in compose).
@@ -116,7 +116,15 @@ impl ImageStore for FolderStore {
     async fn delete(&self, location: &str) -> Result<(), StoreError> {
         match tokio::fs::remove_file(location).await {
             Err(e) if e.kind() != ErrorKind::NotFound => Err(unavailable(Path::new(location), e)),
-            _ => Ok(()),
+            _ => {
+                // The last file made from a picture takes its folder along.
+                if let Some(dir) = Path::new(location).parent()
+                    && dir.parent() == Some(self.root.join("derived").as_path())
+                {
+                    let _ = tokio::fs::remove_dir(dir).await;
+                }
+                Ok(())
+            }
         }
     }
 
@@ -154,6 +162,13 @@ impl ImageStore for FolderStore {
         }
     }
 
+    fn derived_location(&self, location: &str, suffix: &str) -> String {
+        self.derived_dir(location)
+            .join(suffix)
+            .to_string_lossy()
+            .into_owned()
+    }
+
     async fn presigned_get(&self, _: &str, _: i64) -> Result<Option<String>, StoreError> {
         Ok(None)
     }
@@ -185,18 +200,37 @@ impl ImageStore for FolderStore {
         let root = self.root.clone();
         tokio::task::spawn_blocking(move || {
             let mut files = Vec::new();
-            for entry in std::fs::read_dir(&root).map_err(|e| unavailable(&root, e))? {
-                let entry = entry.map_err(|e| unavailable(&root, e))?;
-                let name = entry.file_name();
-                let Some(name) = name.to_str().filter(|n| is_store_name(n)) else {
-                    continue;
+            // The root, derived/<stem>/ and uploads/: the only folders the store writes.
+            let mut folders = vec![(root.clone(), String::new())];
+            while let Some((dir, relative)) = folders.pop() {
+                let entries = match std::fs::read_dir(&dir) {
+                    Ok(entries) => entries,
+                    // A folder removed since it was listed is simply not walked.
+                    Err(e) if e.kind() == ErrorKind::NotFound && dir != root => continue,
+                    Err(e) => return Err(unavailable(&dir, e)),
                 };
-                // A file removed since read_dir is simply not listed.
-                let Ok(meta) = entry.metadata() else { continue };
-                if meta.is_file() {
+                for entry in entries {
+                    let entry = entry.map_err(|e| unavailable(&dir, e))?;
+                    let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+                        continue;
+                    };
+                    let path = format!("{relative}{name}");
+                    // A file removed since read_dir is simply not listed.
+                    let Ok(meta) = entry.metadata() else { continue };
+                    if meta.is_dir() {
+                        let depth = relative.matches('/').count();
+                        let walk = matches!((depth, relative.as_str()), (0, "") if name == "derived" || name == "uploads")
+                            || (depth == 1 && relative == "derived/");
+                        if walk {
+                            folders.push((entry.path(), format!("{path}/")));
+                        }
+                        continue;
+                    }
+                    let Some(kind) = FileKind::of(&path) else { continue };
                     files.push(StoredFile {
-                        location: root.join(name).to_string_lossy().into_owned(),
+                        location: entry.path().to_string_lossy().into_owned(),
                         modified: meta.modified().map_err(|e| unavailable(&root, e))?,
+                        kind,
                     });
                 }
             }

@@ -27,6 +27,39 @@ mod tests {
         assert_eq!(super::file_name("s3://b/images/a.jpg"), "a.jpg");
         assert_eq!(super::file_name("a.jpg"), "a.jpg");
     }
+
+    #[test]
+    fn file_kinds() {
+        use super::FileKind as K;
+        let h = "0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            K::of(&format!("{h}.jpg")),
+            Some(K::Original { stem: h.into() })
+        );
+        assert_eq!(
+            K::of(&format!("derived/{h}/t256.jpg")),
+            Some(K::Derived { stem: h.into() })
+        );
+        assert_eq!(
+            K::of(&format!("uploads/{h}")),
+            Some(K::Slot { image_id: h.into() })
+        );
+        assert_eq!(K::of(&format!("uploads/.tmp-{h}.part")), Some(K::Partial));
+        assert_eq!(
+            K::of(&format!("derived/{h}/.tmp-{h}.part")),
+            Some(K::Partial)
+        );
+        assert_eq!(K::of(&format!(".tmp-{h}.part")), Some(K::Partial));
+        for other in [
+            "README.md",
+            "derived/x/t256.jpg",
+            "uploads/notes.txt",
+            &format!("a/{h}.jpg"),
+            "derived",
+        ] {
+            assert_eq!(K::of(other), None, "{other}");
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,9 +80,10 @@ pub trait ImageStore: Send + Sync {
     /// The size in bytes, for rows recorded before sizes were.
     async fn size(&self, location: &str) -> Result<u64, StoreError>;
     async fn delete(&self, location: &str) -> Result<(), StoreError>;
-    /// The files this store wrote (random names and leftover temporary
-    /// files), for the orphan sweep; anything else in the folder or bucket
-    /// is never listed, so never touched.
+    /// Every file this store wrote, at every depth: pictures' files, the
+    /// files made from them, upload slots' objects and leftover temporary
+    /// files, for the orphan sweep; anything else in the folder or bucket is
+    /// never listed, so never touched ([`FileKind::of`]).
     async fn list(&self) -> Result<Vec<StoredFile>, StoreError>;
 
     /// A file made from the one at `location` (a thumbnail: `suffix`
@@ -69,6 +103,9 @@ pub trait ImageStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Removes every file made from the one at `location`.
     async fn delete_derived(&self, location: &str) -> Result<(), StoreError>;
+    /// Where the file made from the one at `location` with `suffix` is
+    /// kept: a location `get` and `presigned_get` take.
+    fn derived_location(&self, location: &str, suffix: &str) -> String;
 
     /// A URL that lets anyone GET the file for `ttl_secs`, where the store
     /// can sign one (S3); `None` where the service serves the bytes itself.
@@ -97,6 +134,48 @@ pub trait ImageStore: Send + Sync {
 pub struct StoredFile {
     pub location: String,
     pub modified: std::time::SystemTime,
+    pub kind: FileKind,
+}
+
+/// What a stored file is, by where the store put it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileKind {
+    /// A picture's file (`<stem>.<ext>`), or the temporary file of a put.
+    Original { stem: String },
+    /// Made from a picture's file (`derived/<stem>/<suffix>`): a thumbnail.
+    Derived { stem: String },
+    /// The object PUT at an upload slot (`uploads/<image_id>`).
+    Slot { image_id: String },
+    /// A write cut short anywhere below the root (`.tmp-...`).
+    Partial,
+}
+
+impl FileKind {
+    /// The kind of the file at `relative` (its path below the store's
+    /// root, `/`-separated); `None` for anything the stores never write,
+    /// which is never listed and so never touched.
+    pub fn of(relative: &str) -> Option<FileKind> {
+        let parts: Vec<&str> = relative.split('/').collect();
+        let hex32 = |s: &str| s.len() == 32 && s.bytes().all(|b| b.is_ascii_hexdigit());
+        let name = *parts.last()?;
+        if name.starts_with(".tmp-") && is_store_name(name) {
+            return Some(FileKind::Partial);
+        }
+        match parts.as_slice() {
+            [name] if is_store_name(name) => Some(FileKind::Original {
+                stem: stem(name).to_string(),
+            }),
+            ["derived", stem, suffix] if hex32(stem) && !suffix.is_empty() => {
+                Some(FileKind::Derived {
+                    stem: stem.to_string(),
+                })
+            }
+            ["uploads", id] if hex32(id) => Some(FileKind::Slot {
+                image_id: id.to_string(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// Whether `name` (a path's last component) is one the stores write: a

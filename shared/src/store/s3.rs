@@ -9,9 +9,9 @@ use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use std::time::Duration;
 
-use super::{ImageStore, StoreError, StoredFile, file_name, is_store_name, random_name, stem};
+use super::{FileKind, ImageStore, StoreError, StoredFile, random_name, stem};
 use crate::config::S3Settings;
-use crate::domain::ImageData;
+use crate::domain::{ImageData, ImageFormat};
 
 pub struct S3Store {
     client: Client,
@@ -251,7 +251,14 @@ impl ImageStore for S3Store {
             .put_object()
             .bucket(&self.bucket)
             .key(&key)
-            .content_type("image/jpeg")
+            // What a presigned GET of it answers with.
+            .content_type(
+                suffix
+                    .rsplit('.')
+                    .next()
+                    .and_then(ImageFormat::parse)
+                    .map_or("application/octet-stream", ImageFormat::mime),
+            )
             .body(ByteStream::from(bytes.to_vec()))
             .send()
             .await
@@ -294,6 +301,10 @@ impl ImageStore for S3Store {
             .await
             .map_err(|e| unavailable("presign", e))?;
         Ok(Some(request.uri().to_string()))
+    }
+
+    fn derived_location(&self, location: &str, suffix: &str) -> String {
+        self.location(&format!("{}{suffix}", self.derived_prefix(location)))
     }
 
     fn slot_location(&self, image_id: &str) -> String {
@@ -345,14 +356,18 @@ impl ImageStore for S3Store {
                 let (Some(key), Some(modified)) = (object.key(), object.last_modified()) else {
                     continue;
                 };
-                if !is_store_name(file_name(key)) {
+                let Some(kind) = key
+                    .strip_prefix(self.prefix.as_str())
+                    .and_then(FileKind::of)
+                else {
                     continue;
-                }
+                };
                 let modified = std::time::SystemTime::try_from(*modified)
                     .unwrap_or(std::time::SystemTime::UNIX_EPOCH);
                 files.push(StoredFile {
                     location: self.location(key),
                     modified,
+                    kind,
                 });
             }
         }

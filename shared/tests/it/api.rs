@@ -113,16 +113,68 @@ contract_tests! {
         }
         assert!(seen.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
         assert_eq!(t.files().len(), 5);
-        // The same bytes again: the picture there is, answered 200 where it is;
-        // nothing tagged, stored or counted twice.
+        // The same bytes again, asking for de-duplication: the picture there
+        // is, answered 200 where it is; nothing tagged, stored or counted twice.
         let tag_calls = t.cloud.counts().2;
-        let r = t.post_image(&distinct_png(2), "").await;
+        let r = t.post_image(&distinct_png(2), "?dedup=true").await;
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()["location"], format!("/images/{}", seen[2]));
         assert_eq!(r.json::<Value>().await.unwrap()["id"], seen[2]);
         assert_eq!(t.files().len(), 5);
         assert_eq!(t.cloud.counts().2, tag_calls);
         assert_eq!(t.get_json("/tags").await[0]["n_images"], 5);
+    }
+
+    // The assignment's contract: every JSON upload makes a new picture, with
+    // its own id, file and the tags its own min_confidence asks for, and a
+    // tagger that fails on the second upload of the same bytes is a 502 that
+    // stores nothing, on the canonical route and the seeds' aliases alike.
+    async fn every_json_upload_is_a_new_picture(backend) {
+        let t = TestApp::start(backend).await;
+        let rocket = t.photo("rocket.jpg");
+        let mut made = Vec::new();
+        for (path, query, status, tags) in [
+            ("/images", "?min_confidence=90", 201, vec!["rocket"]),
+            ("/images", "?min_confidence=85.25", 201, vec!["rocket", "sky"]),
+            ("/image", "?min_confidence=50", 200, vec!["rocket", "sky", "missile"]),
+            ("/images/tags", "", 200, vec!["rocket", "sky"]),
+        ] {
+            let r = t.client.post(format!("{}{path}{query}", t.url))
+                .json(&serde_json::json!({"data": b64(&rocket)}))
+                .send().await.unwrap();
+            assert_eq!(r.status(), status, "{path}{query}");
+            let location = r.headers()["location"].to_str().unwrap().to_string();
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(tag_names(&body), tags, "{path}{query}: its own threshold");
+            assert_eq!(location, format!("/images/{}", body["id"]));
+            made.push(body["id"].as_i64().unwrap());
+        }
+        assert!(made.windows(2).all(|w| w[0] < w[1]), "{made:?}: a new id each time");
+        assert_eq!(t.files().len(), 4, "a file each");
+        let listed = t.get_json("/images").await;
+        assert_eq!(ids(&listed), made, "the listing counts every upload");
+        let stats = t.get_json("/tags").await;
+        assert_eq!(stats[0]["tag"], "rocket");
+        assert_eq!(stats[0]["n_images"], 4);
+        // The tagger fails on the fifth upload of the same bytes: 502, nothing stored.
+        let staged = t.cloud.counts().0;
+        t.cloud.fail_imagga(wiremock::ResponseTemplate::new(500));
+        let r = t.post_image(&rocket, "").await;
+        assert_error(r, 502, "tagging_failed").await;
+        let r = t.post_image(&rocket, "?min_confidence=10").await;
+        assert_error(r, 502, "tagging_failed").await;
+        t.cloud.fail_imagga(wiremock::ResponseTemplate::new(200).set_body_string("garbage"));
+        assert_error(t.post_image(&rocket, "").await, 502, "tagging_failed").await;
+        assert_eq!(t.files().len(), 4, "no file of a failed upload");
+        assert_eq!(ids(&t.get_json("/images").await), made, "no row of a failed upload");
+        assert!(t.cloud.counts().0 > staged && t.cloud.staged().is_empty(), "nothing left at ImageKit");
+        // Asking to de-duplicate answers with the first picture, untagged again.
+        t.cloud.clear_imagga_failure();
+        let r = t.post_image(&rocket, "?dedup=true").await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["location"], format!("/images/{}", made[0]));
+        assert_eq!(r.json::<Value>().await.unwrap()["id"], made[0]);
+        assert_eq!(t.files().len(), 4);
     }
 
     async fn long_and_colliding_tags(backend) {

@@ -21,6 +21,7 @@ mod people;
 mod retag;
 mod routes;
 mod s3_store;
+mod security;
 mod seed_clients;
 mod seed_schema;
 mod seed_services;

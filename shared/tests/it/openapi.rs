@@ -740,8 +740,9 @@ async fn real_responses_match_the_description() {
         .await;
     let id = first["id"].as_i64().unwrap();
     let one = format!("/images/{id}");
-    // The same bytes again: the same picture, 200 (and 200 on the seeds' aliases).
-    api.req("post", "/images", "/images")
+    // The same bytes again, de-duplicated: the same picture, 200 (and 200
+    // on the seeds' aliases, which make a new one).
+    api.req("post", "/images", "/images?dedup=true")
         .json(upload(&rocket))
         .expect(200)
         .await;
@@ -780,8 +781,15 @@ async fn real_responses_match_the_description() {
             .await;
     }
     let json_type = ("content-type", "application/json");
-    api.declared("post", "/image", &[json_type], 7_000_000, 413)
-        .await;
+    // Over the local default (64 MiB): the length alone is refused.
+    api.declared(
+        "post",
+        "/image",
+        &[json_type],
+        pictures::config::LOCAL_MAX_BODY_BYTES + 1,
+        413,
+    )
+    .await;
     api.req("post", "/images", "/images?min_confidence=101")
         .json(upload(&tiny))
         .expect(400)
@@ -966,7 +974,7 @@ async fn real_responses_match_the_description() {
         .await;
     assert_eq!(private["private"], true);
     let pid = private["id"].as_i64().unwrap();
-    api.req("post", "/images", "/images")
+    api.req("post", "/images", "/images?dedup=true")
         .key(&key_a)
         .json(upload(&chelsea))
         .expect(200)
@@ -1143,8 +1151,8 @@ async fn real_responses_match_the_description() {
     .await;
     let signer = t.app.signer().await.unwrap();
     let old = chrono::Utc::now().timestamp() - 10;
-    let sig = signer.sign(&format!("{private_path}/file"), old);
-    let expired = format!("{private_path}/file?expires={old}&sig={sig}");
+    let pid_picture = t.app.db.picture(pid).await.unwrap().unwrap();
+    let expired = pictures::domain::files::signed_view_url(signer, &pid_picture, old);
     let refused = api
         .req("get", "/images/{id}/file", &expired)
         .expect(403)
@@ -2042,8 +2050,14 @@ async fn real_responses_under_auth_required_on_s3_match_the_description() {
         .key(ADMIN)
         .expect(307)
         .await;
+    // Seed 002's file route carries no permission of its own: under
+    // AUTH=required it needs a key, like every such route.
     let by_hash = format!("/api/images/{}", text(&picture["hash"]));
     api.req("get", "/api/images/{image_id}", &by_hash)
+        .expect(401)
+        .await;
+    api.req("get", "/api/images/{image_id}", &by_hash)
+        .key(ADMIN)
         .expect(307)
         .await;
     let signed_thumbnail = relative(&text(&picture["view_url"])).replace("/file?", "/thumbnail?");

@@ -77,8 +77,12 @@ async fn notebook(backend: Backend) {
     // The canonical upload keeps 201; seed 001's alias answers 200.
     let r = post_json(&t, "/images", &json!({"data": b64(&fixture("coffee.png"))})).await;
     assert_eq!(r.status(), 201);
-    // The same bytes again are the picture there is: 200 and its Location.
+    // The same bytes again are a new picture, as the assignment has it...
     let r = post_json(&t, "/images", &json!({"data": b64(&bytes)})).await;
+    assert_eq!(r.status(), 201);
+    assert_eq!(r.headers()["location"], "/images/4");
+    // ...unless the client asks for the picture there is: 200 and its Location.
+    let r = post_json(&t, "/images?dedup=true", &json!({"data": b64(&bytes)})).await;
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["location"], "/images/1");
     let r = post_json(
@@ -88,7 +92,7 @@ async fn notebook(backend: Backend) {
     )
     .await;
     assert_eq!(r.status(), 200);
-    assert_eq!(r.headers()["location"], "/images/4");
+    assert_eq!(r.headers()["location"], "/images/5");
     let body: Value = r.json().await.unwrap();
     assert_eq!(
         body["tags"].as_array().unwrap().len(),
@@ -98,7 +102,7 @@ async fn notebook(backend: Backend) {
     // Refusals are the same through the aliases.
     let r = post_json(&t, "/images/tags", &json!({"data": "not base64!"})).await;
     assert_error(r, 400, "invalid_base64").await;
-    assert_eq!(t.row_counts().await.0, 4);
+    assert_eq!(t.row_counts().await.0, 5);
 }
 
 #[tokio::test]

@@ -118,11 +118,17 @@ contract_tests! {
         assert_eq!(r.json::<Value>().await.unwrap(), json!({"again.webp": sha(&foo1)}));
         assert_eq!(t.row_counts().await.0, 2);
 
-        // GET /api/images/{image_id}: no key needed.
+        // GET /api/images/{image_id}: no key needed. The photo has a place in
+        // its EXIF: anyone but its owner and admins gets it without.
         let r = client.get(format!("{}/api/images/{}", t.url, sha(&foo1))).send().await.unwrap();
         assert_eq!(r.status(), 200);
         assert_eq!(r.headers()["content-type"], "image/webp");
-        assert_eq!(r.bytes().await.unwrap().as_ref(), foo1.as_slice());
+        let theirs = r.bytes().await.unwrap();
+        assert_eq!(theirs.len(), foo1.len());
+        assert!(pictures::analysis::read_exif(&foo1).gps.is_some());
+        assert_eq!(pictures::analysis::read_exif(&theirs).gps, None);
+        let r = client.get(format!("{}/api/images/{}", t.url, sha(&foo1))).header("x-api-key", API_KEY).send().await.unwrap();
+        assert_eq!(r.bytes().await.unwrap().as_ref(), foo1.as_slice(), "an admin gets the original");
         assert_error(client.get(format!("{}/api/images/{}", t.url, "0".repeat(64))).send().await.unwrap(), 404, "not_found").await;
 
         let r = client.get(format!("{}/api/stats", t.url)).header("x-api-key", API_KEY).send().await.unwrap();

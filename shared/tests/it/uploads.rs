@@ -68,7 +68,7 @@ both_backends! {
             .map(|_| {
                 let (t, rocket) = (t.clone(), rocket.clone());
                 tokio::spawn(async move {
-                    let r = t.post_image(&rocket, "").await;
+                    let r = t.post_image(&rocket, "?dedup=true").await;
                     let status = r.status().as_u16();
                     (status, r.json::<Value>().await.unwrap()["id"].as_i64().unwrap())
                 })
@@ -91,7 +91,7 @@ both_backends! {
         let (a, b) = (new_user(&t).await, new_user(&t).await);
         let mut owned = Vec::new();
         for key in [&a, &b, &a] {
-            let r = t.client.post(format!("{}/images", t.url)).header("x-api-key", key)
+            let r = t.client.post(format!("{}/images?dedup=true", t.url)).header("x-api-key", key)
                 .json(&json!({"data": b64(&rocket)})).send().await.unwrap();
             owned.push((r.status().as_u16(), r.json::<Value>().await.unwrap()["id"].as_i64().unwrap()));
         }

@@ -18,7 +18,6 @@ use crate::domain::uploads;
 use crate::domain::{Caller, Error};
 use crate::http::ApiError;
 use crate::http::body::json_body;
-use crate::http::caller::AnyCaller;
 use crate::http::params::{Params, PathArg};
 use crate::http::pictures::{error_json, file_response, parse_upload_options, upload_form};
 
@@ -64,14 +63,15 @@ pub async fn upload_images(
 }
 
 /// `GET /api/images/{sha256}` → the bytes of the first picture with that
-/// content the caller may see (no key needed for a public one).
+/// content the caller may see: no key needed for a public one under
+/// `AUTH=open`; under `AUTH=required` a key or token, as on every route
+/// that carries no permission of its own.
 pub async fn image(
     State(app): State<Arc<App>>,
-    caller: AnyCaller,
+    caller: Caller,
     PathArg(hash): PathArg,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let caller = caller.0;
     let hash = hash.to_ascii_lowercase();
     let missing = || ApiError::from(Error::Missing(format!("there is no image {hash}")));
     if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -83,7 +83,7 @@ pub async fn image(
     let if_none_match = headers
         .get(axum::http::header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok());
-    let answer = files::file_of(&app, &picture, if_none_match).await?;
+    let answer = files::file_of(&app, &caller, &picture, if_none_match).await?;
     Ok(file_response(answer))
 }
 

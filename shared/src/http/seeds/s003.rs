@@ -35,7 +35,7 @@ pub async fn prominent_colors(
         k.map(|k| format!("k={k}")).as_deref(),
         &["k"],
     )?)?;
-    let colors = analysis::image_colors(image, k).await?;
+    let colors = analysis::image_colors(&app.decodes, image, k).await?;
     let rgbs: Vec<[u8; 3]> = colors.iter().map(|c| c.rgb).collect();
     let freqs: Map<String, Value> = colors
         .iter()

@@ -38,6 +38,20 @@ impl IntoResponse for V1 {
     }
 }
 
+/// The caller of a route of this surface: a user or an admin, whatever
+/// `AUTH` says. Seed 004's routes belong to a user; anonymous callers get
+/// the 401 that service gave.
+fn credentialed(caller: Result<Caller, ApiError>) -> Result<Caller, ApiError> {
+    match caller? {
+        Caller::Anonymous => Err(Error::Unauthorized(
+            "this route needs credentials: a token in Authorization: Bearer, or an API key in x-api-key"
+                .into(),
+        )
+        .into()),
+        caller => Ok(caller),
+    }
+}
+
 /// The id this surface shows for a picture.
 fn v1_id(p: &Picture) -> String {
     p.external_id.clone().unwrap_or_else(|| p.id.to_string())
@@ -59,15 +73,21 @@ async fn summary(app: &App, p: &Picture, base: &str) -> Result<Value, ApiError> 
         // As the seed prints it: a string.
         "is_private": p.private.to_string(),
         "file_format": p.facts.format.map(|f| f.as_str()),
-        "view_url": format!("{base}{}", view_url(app, p.id).await?),
+        "view_url": format!("{base}{}", view_url(app, p).await?),
     }))
 }
 
 /// `POST /api/v1/users` (Bearer) → `201 {"id", "image_upload_count": 0}`; `409` when it exists.
-pub async fn create_user(State(app): State<Arc<App>>, AnyCaller(caller): AnyCaller) -> V1 {
+pub async fn create_user(State(app): State<Arc<App>>, caller: Result<AnyCaller, ApiError>) -> V1 {
     V1(async {
+        let caller = credentialed(caller.map(|c| c.0))?;
         let (account, key) = accounts::create_user(&app, &caller, None).await?;
-        let mut body = json!({"id": account.id, "image_upload_count": account.image_upload_count});
+        // The seed's id is its token's user_id claim.
+        let id = caller
+            .user()
+            .and_then(|u| u.id.subject())
+            .unwrap_or(&account.id);
+        let mut body = json!({"id": id, "image_upload_count": account.image_upload_count});
         if let Some(key) = key {
             body["api_key"] = key.key.into();
         }
@@ -79,7 +99,7 @@ pub async fn create_user(State(app): State<Arc<App>>, AnyCaller(caller): AnyCall
 /// `DELETE /api/v1/users` → 204: the account and everything it owns.
 pub async fn delete_user(State(app): State<Arc<App>>, caller: Result<Caller, ApiError>) -> V1 {
     V1(async {
-        let caller = caller?;
+        let caller = credentialed(caller)?;
         let task_app = app.clone();
         tokio::spawn(async move { accounts::delete_me(&task_app, &caller).await })
             .await
@@ -96,7 +116,7 @@ pub async fn upload_urls(
     RawQuery(query): RawQuery,
 ) -> V1 {
     V1(async {
-        let caller = caller?;
+        let caller = credentialed(caller)?;
         let params = Params::parse(query.as_deref(), &["image_count"])?;
         let count = params
             .map("image_count", |s| {
@@ -123,7 +143,7 @@ pub async fn register(
     body: Body,
 ) -> V1 {
     V1(async {
-        let caller = caller?;
+        let caller = credentialed(caller)?;
         let body: BatchBody = json_body(&headers, body, 1 << 20).await?;
         let (items, asynchronous) = batch_items(body)?;
         let outcome = run_batch(&app, &caller, items, Confidence::DEFAULT, asynchronous.unwrap_or(false)).await?;
@@ -157,7 +177,7 @@ pub async fn private_summary(
     headers: HeaderMap,
 ) -> V1 {
     V1(async {
-        let caller = caller?;
+        let caller = credentialed(caller)?;
         let user = caller.require_user()?;
         let params = Params::parse(query.as_deref(), &["name", "tag", "content_label"])?;
         let mut search = SearchQuery {
@@ -213,7 +233,7 @@ pub async fn delete_images(
     body: Body,
 ) -> V1 {
     V1(async {
-        let caller = caller?;
+        let caller = credentialed(caller)?;
         #[derive(Deserialize)]
         struct Item {
             id: Value,
