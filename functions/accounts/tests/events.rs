@@ -2,47 +2,32 @@
 //! `events/`, REST API v1 with stage `prod` in `events/v1/`, written by
 //! scripts/gen-events.py) through its own Lambda service.
 
-#[path = "../../../shared/tests/common/mod.rs"]
-mod common;
+use pictures_testkit::*;
 
-use common::*;
-use std::path::{Path, PathBuf};
-
-const FUNCTION: &str = "accounts";
-const VERSIONS: [&str; 2] = ["", "v1/"];
-
-fn event_path(event: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("events")
-        .join(event)
+fn events() -> Events {
+    Events::of("accounts", env!("CARGO_MANIFEST_DIR"))
 }
 
 #[tokio::test]
 async fn an_admin_creates_a_user_whose_key_works_at_once() {
-    for v in VERSIONS {
+    for v in Events::VERSIONS {
         let options = Options {
             vars: vec![("API_KEYS".into(), "test-admin-key".into())],
             ..Options::default()
         };
         let t = TestApp::start_with(Backend::Sqlite, options).await;
-        let (status, headers, body) = invoke_event(
-            &t.app,
-            FUNCTION,
-            &event_path(&format!("{v}create-user.json")),
-        )
-        .await;
+        let (status, headers, body) = events()
+            .invoke(&t.app, &format!("{v}create-user.json"))
+            .await;
         assert_eq!(status, 201, "{v}: {body}");
         assert_eq!(headers["content-type"], "application/json");
         assert_eq!(body["email"], "ann@example.org");
         assert_eq!(body["image_upload_count"], 0);
         let key = body["api_key"].as_str().unwrap();
         // The same email again is a conflict.
-        let (status, _, again) = invoke_event(
-            &t.app,
-            FUNCTION,
-            &event_path(&format!("{v}create-user.json")),
-        )
-        .await;
+        let (status, _, again) = events()
+            .invoke(&t.app, &format!("{v}create-user.json"))
+            .await;
         assert_eq!(
             (status, again["error"].as_str()),
             (409, Some("conflict")),
@@ -65,11 +50,10 @@ async fn an_admin_creates_a_user_whose_key_works_at_once() {
 
 #[tokio::test]
 async fn no_key_and_a_wrong_key_are_401() {
-    for v in VERSIONS {
+    for v in Events::VERSIONS {
         let t = TestApp::start(Backend::Sqlite).await;
         for event in ["me-anonymous", "me-bad-key"] {
-            let (status, _, body) =
-                invoke_event(&t.app, FUNCTION, &event_path(&format!("{v}{event}.json"))).await;
+            let (status, _, body) = events().invoke(&t.app, &format!("{v}{event}.json")).await;
             assert_eq!(
                 (status, body["error"].as_str()),
                 (401, Some("unauthorized")),

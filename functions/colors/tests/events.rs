@@ -2,45 +2,31 @@
 //! `events/`, REST API v1 with stage `prod` in `events/v1/`, written by
 //! scripts/gen-events.py) through its own Lambda service.
 
-#[path = "../../../shared/tests/common/mod.rs"]
-mod common;
+use pictures_testkit::*;
 
-use common::*;
-use std::path::{Path, PathBuf};
-
-const FUNCTION: &str = "colors";
-const VERSIONS: [&str; 2] = ["", "v1/"];
-
-fn event_path(event: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("events")
-        .join(event)
+fn events() -> Events {
+    Events::of("colors", env!("CARGO_MANIFEST_DIR"))
 }
 
 #[tokio::test]
 async fn colours_of_an_image_and_hex_codes() {
-    for v in VERSIONS {
+    for v in Events::VERSIONS {
         let t = TestApp::start(Backend::Sqlite).await;
-        let (status, _, body) =
-            invoke_event(&t.app, FUNCTION, &event_path(&format!("{v}colors.json"))).await;
+        let (status, _, body) = events().invoke(&t.app, &format!("{v}colors.json")).await;
         assert_eq!(status, 200, "{v}: {body}");
         // The one-pixel GIF: one colour, the whole picture.
         let colors = body["colors"].as_array().unwrap();
         assert_eq!(colors.len(), 1, "{body}");
         assert_eq!(colors[0]["fraction"], 1.0);
-        let (status, _, body) =
-            invoke_event(&t.app, FUNCTION, &event_path(&format!("{v}rgb2hex.json"))).await;
+        let (status, _, body) = events().invoke(&t.app, &format!("{v}rgb2hex.json")).await;
         assert_eq!(
             (status, body),
             (200, serde_json::json!(["#ff0000", "#010203"])),
             "{v}"
         );
-        let (status, _, body) = invoke_event(
-            &t.app,
-            FUNCTION,
-            &event_path(&format!("{v}rgb2hex-bad.json")),
-        )
-        .await;
+        let (status, _, body) = events()
+            .invoke(&t.app, &format!("{v}rgb2hex-bad.json"))
+            .await;
         assert_eq!(
             (status, body["error"].as_str()),
             (400, Some("invalid_field")),

@@ -2,30 +2,19 @@
 //! `events/`, REST API v1 with stage `prod` in `events/v1/`) through its own
 //! Lambda service.
 
-#[path = "../../../shared/tests/common/mod.rs"]
-mod common;
+use pictures_testkit::*;
 
-use common::*;
-use std::path::{Path, PathBuf};
-
-const FUNCTION: &str = "get-image";
-/// Where each API Gateway version's events are, under `events/`.
-const VERSIONS: [&str; 2] = ["", "v1/"];
-
-fn event_path(event: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("events")
-        .join(event)
+fn events() -> Events {
+    Events::of("get-image", env!("CARGO_MANIFEST_DIR"))
 }
 
 #[tokio::test]
 async fn a_picture_with_its_data_on_both_routes() {
-    for v in VERSIONS {
+    for v in Events::VERSIONS {
         let t = TestApp::start(Backend::Sqlite).await;
         let gif = fixture("no_time_for_that_tiny.gif");
         assert_eq!(t.post_image(&gif, "").await.status(), 201);
-        let (status, headers, body) =
-            invoke_event(&t.app, FUNCTION, &event_path(&format!("{v}get.json"))).await;
+        let (status, headers, body) = events().invoke(&t.app, &format!("{v}get.json")).await;
         assert_eq!(status, 200, "{v}: {body}");
         assert_eq!(headers["content-type"], "application/json");
         let mut keys: Vec<&str> = body
@@ -53,22 +42,20 @@ async fn a_picture_with_its_data_on_both_routes() {
             body["tags"][0],
             serde_json::json!({"tag": "rocket", "confidence": 95.5, "source": "imagga"})
         );
-        let (status, _, alias) =
-            invoke_event(&t.app, FUNCTION, &event_path(&format!("{v}get-alias.json"))).await;
+        let (status, _, alias) = events().invoke(&t.app, &format!("{v}get-alias.json")).await;
         assert_eq!((status, alias), (200, body), "{v}: /image/1 is /images/1");
     }
 }
 
 #[tokio::test]
 async fn bad_and_missing_ids_are_json_errors() {
-    for v in VERSIONS {
+    for v in Events::VERSIONS {
         let t = TestApp::start(Backend::Sqlite).await;
         for (event, status, code) in [
             ("bad-id.json", 400, "invalid_id"),
             ("missing.json", 404, "not_found"),
         ] {
-            let (got, headers, body) =
-                invoke_event(&t.app, FUNCTION, &event_path(&format!("{v}{event}"))).await;
+            let (got, headers, body) = events().invoke(&t.app, &format!("{v}{event}")).await;
             assert_eq!(
                 (got, body["error"].as_str()),
                 (status, Some(code)),

@@ -2,31 +2,20 @@
 //! `events/`, REST API v1 with stage `prod` in `events/v1/`) through its own
 //! Lambda service.
 
-#[path = "../../../shared/tests/common/mod.rs"]
-mod common;
+use pictures_testkit::*;
 
-use common::*;
-use std::path::{Path, PathBuf};
-
-const FUNCTION: &str = "get-images";
-/// Where each API Gateway version's events are, under `events/`.
-const VERSIONS: [&str; 2] = ["", "v1/"];
-
-fn event_path(event: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("events")
-        .join(event)
+fn events() -> Events {
+    Events::of("get-images", env!("CARGO_MANIFEST_DIR"))
 }
 
 #[tokio::test]
 async fn listings_searches_and_pages() {
-    for v in VERSIONS {
+    for v in Events::VERSIONS {
         let t = TestApp::start(Backend::Sqlite).await;
         for n in 0..2 {
             assert_eq!(t.post_image(&distinct_png(n), "").await.status(), 201);
         }
-        let (status, headers, body) =
-            invoke_event(&t.app, FUNCTION, &event_path(&format!("{v}list.json"))).await;
+        let (status, headers, body) = events().invoke(&t.app, &format!("{v}list.json")).await;
         assert_eq!(status, 200, "{v}: {body}");
         assert_eq!(headers["content-type"], "application/json");
         assert!(headers.get("link").is_none(), "one page");
@@ -46,8 +35,7 @@ async fn listings_searches_and_pages() {
         expected.sort();
         assert_eq!(keys, expected, "{v}: listings carry no data");
 
-        let (status, _, body) =
-            invoke_event(&t.app, FUNCTION, &event_path(&format!("{v}search.json"))).await;
+        let (status, _, body) = events().invoke(&t.app, &format!("{v}search.json")).await;
         assert_eq!(
             (status, body),
             (200, serde_json::json!([])),
@@ -55,8 +43,7 @@ async fn listings_searches_and_pages() {
         );
 
         // tags=rocket&limit=1: the first picture, and a link to the next page.
-        let (status, headers, body) =
-            invoke_event(&t.app, FUNCTION, &event_path(&format!("{v}page.json"))).await;
+        let (status, headers, body) = events().invoke(&t.app, &format!("{v}page.json")).await;
         assert_eq!(status, 200, "{v}: {body}");
         assert_eq!(body.as_array().unwrap().len(), 1);
         assert_eq!(body[0]["id"], 1);
@@ -69,10 +56,9 @@ async fn listings_searches_and_pages() {
 
 #[tokio::test]
 async fn bad_queries_are_json_errors() {
-    for v in VERSIONS {
+    for v in Events::VERSIONS {
         let t = TestApp::start(Backend::Sqlite).await;
-        let (status, headers, body) =
-            invoke_event(&t.app, FUNCTION, &event_path(&format!("{v}bad-tags.json"))).await;
+        let (status, headers, body) = events().invoke(&t.app, &format!("{v}bad-tags.json")).await;
         assert_eq!(
             (status, body["error"].as_str()),
             (400, Some("invalid_tags")),

@@ -2,25 +2,15 @@
 //! `events/`, REST API v1 with stage `prod` in `events/v1/`) through its own
 //! Lambda service.
 
-#[path = "../../../shared/tests/common/mod.rs"]
-mod common;
+use pictures_testkit::*;
 
-use common::*;
-use std::path::{Path, PathBuf};
-
-const FUNCTION: &str = "get-tags";
-/// Where each API Gateway version's events are, under `events/`.
-const VERSIONS: [&str; 2] = ["", "v1/"];
-
-fn event_path(event: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("events")
-        .join(event)
+fn events() -> Events {
+    Events::of("get-tags", env!("CARGO_MANIFEST_DIR"))
 }
 
 #[tokio::test]
 async fn statistics_per_tag_and_per_range() {
-    for v in VERSIONS {
+    for v in Events::VERSIONS {
         let t = TestApp::start(Backend::Sqlite).await;
         assert_eq!(
             t.post_image(&fixture("no_time_for_that_tiny.gif"), "")
@@ -28,8 +18,7 @@ async fn statistics_per_tag_and_per_range() {
                 .status(),
             201
         );
-        let (status, headers, body) =
-            invoke_event(&t.app, FUNCTION, &event_path(&format!("{v}all.json"))).await;
+        let (status, headers, body) = events().invoke(&t.app, &format!("{v}all.json")).await;
         assert_eq!(status, 200, "{v}: {body}");
         assert_eq!(headers["content-type"], "application/json");
         assert_eq!(
@@ -41,11 +30,9 @@ async fn statistics_per_tag_and_per_range() {
             "{v}"
         );
         // January 2024: before the upload.
-        let (status, _, body) =
-            invoke_event(&t.app, FUNCTION, &event_path(&format!("{v}month.json"))).await;
+        let (status, _, body) = events().invoke(&t.app, &format!("{v}month.json")).await;
         assert_eq!((status, body), (200, serde_json::json!([])), "{v}");
-        let (status, _, body) =
-            invoke_event(&t.app, FUNCTION, &event_path(&format!("{v}bad-date.json"))).await;
+        let (status, _, body) = events().invoke(&t.app, &format!("{v}bad-date.json")).await;
         assert_eq!(
             (status, body["error"].as_str()),
             (400, Some("invalid_date")),
@@ -58,9 +45,9 @@ async fn statistics_per_tag_and_per_range() {
 async fn serves_only_its_own_routes() {
     let t = TestApp::start(Backend::Sqlite).await;
     // Handed an image upload, which is another function's route.
-    for v in VERSIONS {
+    for v in Events::VERSIONS {
         let upload = repo_root().join(format!("functions/post-image/events/{v}post.json"));
-        let (status, _, body) = invoke_event(&t.app, FUNCTION, &upload).await;
+        let (status, _, body) = invoke_event(&t.app, "get-tags", &upload).await;
         assert_eq!(
             (status, body["error"].as_str()),
             (404, Some("not_found")),

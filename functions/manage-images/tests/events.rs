@@ -2,19 +2,10 @@
 //! `events/`, REST API v1 with stage `prod` in `events/v1/`, written by
 //! scripts/gen-events.py) through its own Lambda service.
 
-#[path = "../../../shared/tests/common/mod.rs"]
-mod common;
+use pictures_testkit::*;
 
-use common::*;
-use std::path::{Path, PathBuf};
-
-const FUNCTION: &str = "manage-images";
-const VERSIONS: [&str; 2] = ["", "v1/"];
-
-fn event_path(event: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("events")
-        .join(event)
+fn events() -> Events {
+    Events::of("manage-images", env!("CARGO_MANIFEST_DIR"))
 }
 
 fn admin() -> Options {
@@ -26,7 +17,7 @@ fn admin() -> Options {
 
 #[tokio::test]
 async fn an_admin_renames_tags_and_deletes_a_picture() {
-    for v in VERSIONS {
+    for v in Events::VERSIONS {
         let t = TestApp::start_with(Backend::Sqlite, admin()).await;
         assert_eq!(
             t.post_image(&fixture("no_time_for_that_tiny.gif"), "")
@@ -34,8 +25,7 @@ async fn an_admin_renames_tags_and_deletes_a_picture() {
                 .status(),
             201
         );
-        let (status, headers, body) =
-            invoke_event(&t.app, FUNCTION, &event_path(&format!("{v}patch.json"))).await;
+        let (status, headers, body) = events().invoke(&t.app, &format!("{v}patch.json")).await;
         assert_eq!(status, 200, "{v}: {body}");
         assert_eq!(headers["content-type"], "application/json");
         assert_eq!(body["name"], "tiny.gif", "{v}");
@@ -51,20 +41,16 @@ async fn an_admin_renames_tags_and_deletes_a_picture() {
             "{v}"
         );
         // Anonymous callers may not delete anonymous pictures: the 404 of no picture.
-        let (status, _, body) = invoke_event(
-            &t.app,
-            FUNCTION,
-            &event_path(&format!("{v}delete-anonymous.json")),
-        )
-        .await;
+        let (status, _, body) = events()
+            .invoke(&t.app, &format!("{v}delete-anonymous.json"))
+            .await;
         assert_eq!(
             (status, body["error"].as_str()),
             (404, Some("not_found")),
             "{v}"
         );
         assert_eq!(t.row_counts().await.0, 1);
-        let (status, _, _) =
-            invoke_event(&t.app, FUNCTION, &event_path(&format!("{v}delete.json"))).await;
+        let (status, _, _) = events().invoke(&t.app, &format!("{v}delete.json")).await;
         assert_eq!(status, 204, "{v}");
         assert_eq!(t.row_counts().await, (0, 0), "{v}: rows gone");
         assert!(
@@ -72,12 +58,9 @@ async fn an_admin_renames_tags_and_deletes_a_picture() {
             "{v}: file gone: {:?}",
             t.files()
         );
-        let (status, _, body) = invoke_event(
-            &t.app,
-            FUNCTION,
-            &event_path(&format!("{v}delete-many.json")),
-        )
-        .await;
+        let (status, _, body) = events()
+            .invoke(&t.app, &format!("{v}delete-many.json"))
+            .await;
         assert_eq!(status, 200, "{v}: {body}");
         assert_eq!(
             body,
@@ -90,9 +73,9 @@ async fn an_admin_renames_tags_and_deletes_a_picture() {
 #[tokio::test]
 async fn serves_only_its_own_routes() {
     let t = TestApp::start(Backend::Sqlite).await;
-    for v in VERSIONS {
+    for v in Events::VERSIONS {
         let stats = repo_root().join(format!("functions/get-tags/events/{v}all.json"));
-        let (status, _, body) = invoke_event(&t.app, FUNCTION, &stats).await;
+        let (status, _, body) = invoke_event(&t.app, "manage-images", &stats).await;
         assert_eq!(
             (status, body["error"].as_str()),
             (404, Some("not_found")),

@@ -2,35 +2,25 @@
 //! `events/`, REST API v1 with stage `prod` in `events/v1/`) through its own
 //! Lambda service.
 
-#[path = "../../../shared/tests/common/mod.rs"]
-mod common;
-
-use common::*;
+use pictures_testkit::*;
 use serde_json::Value;
-use std::path::Path;
 
-const FUNCTION: &str = "post-image";
-/// Where each API Gateway version's events are, under `events/`.
-const VERSIONS: [&str; 2] = ["", "v1/"];
+fn events() -> Events {
+    Events::of("post-image", env!("CARGO_MANIFEST_DIR"))
+}
+
 /// The largest event Lambda accepts for a synchronous invocation.
 const LAMBDA_PAYLOAD_LIMIT: usize = 6_291_456;
 
-fn event_path(event: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("events")
-        .join(event)
-}
-
 fn event(event: &str) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(event_path(event)).unwrap()).unwrap()
+    serde_json::from_str(&std::fs::read_to_string(events().path(event)).unwrap()).unwrap()
 }
 
 #[tokio::test]
 async fn uploads_answer_201_with_the_picture_and_its_location() {
-    for v in VERSIONS {
+    for v in Events::VERSIONS {
         let t = TestApp::start(Backend::Sqlite).await;
-        let (status, headers, body) =
-            invoke_event(&t.app, FUNCTION, &event_path(&format!("{v}post.json"))).await;
+        let (status, headers, body) = events().invoke(&t.app, &format!("{v}post.json")).await;
         assert_eq!(status, 201, "{v}: {body}");
         assert_eq!(headers["location"], "/images/1", "{v}");
         assert_eq!(headers["content-type"], "application/json", "{v}");
@@ -64,12 +54,9 @@ async fn uploads_answer_201_with_the_picture_and_its_location() {
         // The same picture through the seed's route, on a database of its own
         // (here it would be the picture already there).
         let t = TestApp::start(Backend::Sqlite).await;
-        let (status, headers, body) = invoke_event(
-            &t.app,
-            FUNCTION,
-            &event_path(&format!("{v}post-alias-min-confidence.json")),
-        )
-        .await;
+        let (status, headers, body) = events()
+            .invoke(&t.app, &format!("{v}post-alias-min-confidence.json"))
+            .await;
         // The seed's route, POST /image, answers 200 as the seed services did.
         assert_eq!(status, 200, "{v}: {body}");
         assert_eq!(headers["location"], "/images/1", "{v}");
@@ -80,12 +67,9 @@ async fn uploads_answer_201_with_the_picture_and_its_location() {
         );
 
         let t = TestApp::start(Backend::Sqlite).await;
-        let (status, _, body) = invoke_event(
-            &t.app,
-            FUNCTION,
-            &event_path(&format!("{v}post-base64-body.json")),
-        )
-        .await;
+        let (status, _, body) = events()
+            .invoke(&t.app, &format!("{v}post-base64-body.json"))
+            .await;
         assert_eq!(status, 201, "{v}: a base64-encoded event body: {body}");
         assert_eq!(t.row_counts().await.0, 1);
         assert_eq!(t.files().len(), 1);
@@ -94,14 +78,13 @@ async fn uploads_answer_201_with_the_picture_and_its_location() {
 
 #[tokio::test]
 async fn refused_uploads_are_json_errors_and_store_nothing() {
-    for v in VERSIONS {
+    for v in Events::VERSIONS {
         let t = TestApp::start(Backend::Sqlite).await;
         for (event, status, code) in [
             ("post-not-json.json", 415, "unsupported_media_type"),
             ("post-bad-base64.json", 400, "invalid_base64"),
         ] {
-            let (got, headers, body) =
-                invoke_event(&t.app, FUNCTION, &event_path(&format!("{v}{event}"))).await;
+            let (got, headers, body) = events().invoke(&t.app, &format!("{v}{event}")).await;
             assert_eq!(
                 (got, body["error"].as_str()),
                 (status, Some(code)),
@@ -126,7 +109,7 @@ async fn a_body_over_the_limit_that_fits_in_an_event_gets_our_413() {
     let t = TestApp::start_with(Backend::Sqlite, options).await;
     let limit = t.app.max_body_bytes;
     assert_eq!(limit, pictures::config::LAMBDA_MAX_BODY_BYTES);
-    for v in VERSIONS {
+    for v in Events::VERSIONS {
         let mut event = event(&format!("{v}post.json"));
         for (size, expected, code) in [
             (limit + 1, 413, "body_too_large"),
@@ -143,7 +126,7 @@ async fn a_body_over_the_limit_that_fits_in_an_event_gets_our_413() {
             );
             let file = tempfile::NamedTempFile::new().unwrap();
             std::fs::write(file.path(), json).unwrap();
-            let (status, _, error) = invoke_event(&t.app, FUNCTION, file.path()).await;
+            let (status, _, error) = invoke_event(&t.app, "post-image", file.path()).await;
             assert_eq!(
                 (status, error["error"].as_str()),
                 (expected, Some(code)),

@@ -2,10 +2,7 @@
 //! scheduled drain (`events/schedule.json`), written by
 //! scripts/gen-events.py, handed to its handler.
 
-#[path = "../../../shared/tests/common/mod.rs"]
-mod common;
-
-use common::*;
+use pictures_testkit::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 

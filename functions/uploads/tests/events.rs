@@ -2,38 +2,25 @@
 //! `events/`, REST API v1 with stage `prod` in `events/v1/`, written by
 //! scripts/gen-events.py) through its own Lambda service.
 
-#[path = "../../../shared/tests/common/mod.rs"]
-mod common;
+use pictures_testkit::*;
 
-use common::*;
-use std::path::{Path, PathBuf};
-
-const FUNCTION: &str = "uploads";
-const VERSIONS: [&str; 2] = ["", "v1/"];
-
-fn event_path(event: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("events")
-        .join(event)
+fn events() -> Events {
+    Events::of("uploads", env!("CARGO_MANIFEST_DIR"))
 }
 
 #[tokio::test]
 async fn links_and_upload_urls() {
-    for v in VERSIONS {
+    for v in Events::VERSIONS {
         let t = TestApp::start(Backend::Sqlite).await;
-        let (status, _, body) = invoke_event(
-            &t.app,
-            FUNCTION,
-            &event_path(&format!("{v}upload-link.json")),
-        )
-        .await;
+        let (status, _, body) = events()
+            .invoke(&t.app, &format!("{v}upload-link.json"))
+            .await;
         assert_eq!(status, 201, "{v}: {body}");
         let id = body["upload_id"].as_str().unwrap();
         assert_eq!(id.len(), 32);
         assert_eq!(body["url"], format!("/uploads/{id}"));
         for (event, n) in [("upload-urls", 2), ("upload-urls-seed-004", 3)] {
-            let (status, _, body) =
-                invoke_event(&t.app, FUNCTION, &event_path(&format!("{v}{event}.json"))).await;
+            let (status, _, body) = events().invoke(&t.app, &format!("{v}{event}.json")).await;
             assert_eq!(status, 200, "{v}{event}: {body}");
             let urls = body["image_upload_urls"].as_array().unwrap();
             assert_eq!(urls.len(), n, "{v}{event}");
@@ -49,12 +36,9 @@ async fn links_and_upload_urls() {
                 );
             }
         }
-        let (status, _, body) = invoke_event(
-            &t.app,
-            FUNCTION,
-            &event_path(&format!("{v}upload-urls-too-many.json")),
-        )
-        .await;
+        let (status, _, body) = events()
+            .invoke(&t.app, &format!("{v}upload-urls-too-many.json"))
+            .await;
         assert_eq!(
             (status, body["error"].as_str()),
             (400, Some("invalid_count")),

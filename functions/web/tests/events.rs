@@ -2,27 +2,17 @@
 //! `events/`, REST API v1 with stage `prod` in `events/v1/`, written by
 //! scripts/gen-events.py) through its own Lambda service.
 
-#[path = "../../../shared/tests/common/mod.rs"]
-mod common;
+use pictures_testkit::*;
 
-use common::*;
-use std::path::{Path, PathBuf};
-
-const FUNCTION: &str = "web";
-const VERSIONS: [&str; 2] = ["", "v1/"];
-
-fn event_path(event: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("events")
-        .join(event)
+fn events() -> Events {
+    Events::of("web", env!("CARGO_MANIFEST_DIR"))
 }
 
 #[tokio::test]
 async fn the_gallery_page_with_its_security_policy() {
-    for v in VERSIONS {
+    for v in Events::VERSIONS {
         let t = TestApp::start(Backend::Sqlite).await;
-        let (status, headers, _) =
-            invoke_event(&t.app, FUNCTION, &event_path(&format!("{v}index.json"))).await;
+        let (status, headers, _) = events().invoke(&t.app, &format!("{v}index.json")).await;
         assert_eq!(status, 200, "{v}");
         assert_eq!(headers["content-type"], "text/html; charset=utf-8");
         let csp = headers["content-security-policy"].to_str().unwrap();
@@ -31,12 +21,9 @@ async fn the_gallery_page_with_its_security_policy() {
             "{csp}"
         );
         assert!(headers.get("etag").is_some());
-        let (status, _, body) = invoke_event(
-            &t.app,
-            FUNCTION,
-            &event_path(&format!("{v}asset-missing.json")),
-        )
-        .await;
+        let (status, _, body) = events()
+            .invoke(&t.app, &format!("{v}asset-missing.json"))
+            .await;
         assert_eq!(
             (status, body["error"].as_str()),
             (404, Some("not_found")),

@@ -1,10 +1,9 @@
 //! The library's integration tests, in one binary (each test still runs in
 //! a process of its own under nextest): one module per subject, sharing
-//! `common` (a real database, image folder, local API, loopback stand-ins).
+//! `pictures-testkit` (a real database, image folder, local API, loopback
+//! stand-ins), known here as `common`.
 
-#[macro_use]
-#[path = "../common/mod.rs"]
-mod common;
+use pictures_testkit as common;
 
 mod accounts;
 mod analysis;
