@@ -14,10 +14,12 @@ use super::body::{FormPart, is_json, is_multipart, next_part, read_body};
 use super::params::{Params, PathArg};
 use super::pictures::parse_stats_query;
 use super::render::picture_body;
+use super::routes::Route;
 use crate::App;
 use crate::analysis::Color;
 use crate::domain::analysis::{self, MAX_DISTANCE};
 use crate::domain::{Caller, ImageData, PictureId, TagStat};
+use axum::routing::{get, post};
 
 #[derive(Serialize)]
 struct TagStatBody<'a> {
@@ -227,3 +229,19 @@ pub async fn get_similar(
     }
     Ok(Json(out).into_response())
 }
+
+/// The routes of statistics and analysis.
+pub(super) const ROUTES: &[Route] = &[
+    Route::new("GET", "/tags", "get-tags", || get(get_tags)),
+    Route::new("GET", "/stats", "get-tags", || get(get_stats)),
+    Route::new("GET", "/images/{id}/colors", "get-image", || {
+        get(get_colors)
+    }),
+    Route::new("GET", "/images/{id}/palette.png", "get-image", || {
+        get(get_palette)
+    }),
+    Route::new("GET", "/images/{id}/similar", "get-images", || {
+        get(get_similar)
+    }),
+    Route::new("POST", "/colors", "colors", || post(post_colors)),
+];

@@ -16,6 +16,7 @@ use super::body::{FormPart, is_json, is_multipart, json_body, next_part, read_bo
 use super::caller::AnyCaller;
 use super::params::{Params, PathArg};
 use super::render::{picture_body, picture_list};
+use super::routes::Route;
 use crate::App;
 use crate::db::PictureChange;
 use crate::domain::files::{self, FileAnswer, Signed};
@@ -24,6 +25,7 @@ use crate::domain::{
     self, Caller, Confidence, DateRange, ImageData, ImageFormat, Limit, PictureId, SearchQuery,
     Status, TagList,
 };
+use axum::routing::{delete, get, patch, post};
 
 /// `true`/`false` (and `1`/`0`) for a flag named `name`.
 pub fn parse_flag(name: &'static str, s: &str) -> Result<bool, crate::Error> {
@@ -798,3 +800,26 @@ pub async fn get_thumbnail(
     .await?;
     Ok(file_response(answer))
 }
+
+/// The routes of pictures and their files.
+pub(super) const ROUTES: &[Route] = &[
+    Route::new("POST", "/images", "post-image", || post(post_image)),
+    Route::new("GET", "/images", "get-images", || get(get_images)),
+    Route::new("GET", "/images/{id}", "get-image", || get(get_image)),
+    Route::new("PATCH", "/images/{id}", "manage-images", || {
+        patch(patch_image)
+    }),
+    Route::new("DELETE", "/images/{id}", "manage-images", || {
+        delete(delete_image)
+    }),
+    Route::new("DELETE", "/images", "manage-images", || {
+        delete(delete_images)
+    }),
+    Route::new("POST", "/images/{id}/retag", "post-image", || {
+        post(retag_image)
+    }),
+    Route::new("GET", "/images/{id}/file", "get-image", || get(get_file)),
+    Route::new("GET", "/images/{id}/thumbnail", "get-image", || {
+        get(get_thumbnail)
+    }),
+];

@@ -17,9 +17,11 @@ use super::pictures::{
     TagName, UPLOAD_PARAMS, error_json, parse_flag, parse_upload_options, upload_form,
 };
 use super::render::picture_body;
+use super::routes::Route;
 use crate::App;
 use crate::domain::uploads::{self, BatchItem, BatchOutcome, SlotUrl};
 use crate::domain::{Caller, Confidence};
+use axum::routing::{post, put};
 
 fn date_of(unix: i64) -> String {
     chrono::DateTime::from_timestamp(unix, 0)
@@ -255,3 +257,20 @@ pub async fn register_batch(
         .collect();
     Ok(Json(json!({"images": images, "errors": errors})).into_response())
 }
+
+/// The routes of uploads at scale.
+pub(super) const ROUTES: &[Route] = &[
+    Route::new("POST", "/upload-links", "uploads", || post(create_link)),
+    Route::new("POST", "/uploads/{upload_id}", "post-image", || {
+        post(upload_through_link)
+    }),
+    Route::new("POST", "/upload-urls", "uploads", || {
+        post(create_upload_urls)
+    }),
+    Route::new("PUT", "/uploads/put/{image_id}", "uploads", || {
+        put(put_slot)
+    }),
+    Route::new("POST", "/images/batch", "post-image", || {
+        post(register_batch)
+    }),
+];

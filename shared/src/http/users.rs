@@ -13,9 +13,11 @@ use super::ApiError;
 use super::body::json_body;
 use super::caller::AnyCaller;
 use super::params::{Params, PathArg};
+use super::routes::Route;
 use crate::App;
 use crate::domain::accounts::{self, NewKey};
 use crate::domain::{Account, KeyInfo};
+use axum::routing::{delete, get, post};
 
 pub fn account_json(a: &Account) -> Value {
     json!({
@@ -141,3 +143,15 @@ pub async fn delete_key(
     accounts::delete_key(&app, &caller, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
+
+/// The routes of users and their keys.
+pub(super) const ROUTES: &[Route] = &[
+    Route::new("POST", "/users", "accounts", || post(create_user)),
+    Route::new("GET", "/users/me", "accounts", || get(me)),
+    Route::new("DELETE", "/users/me", "accounts", || delete(delete_me)),
+    Route::new("POST", "/users/me/keys", "accounts", || post(create_key)),
+    Route::new("GET", "/users/me/keys", "accounts", || get(keys)),
+    Route::new("DELETE", "/users/me/keys/{id}", "accounts", || {
+        delete(delete_key)
+    }),
+];

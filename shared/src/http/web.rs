@@ -8,6 +8,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::ApiError;
 use super::params::PathArg;
+use super::routes::Route;
+use axum::routing::get;
 
 /// Only the page's own files: not its browser test, nor that test's node_modules.
 #[derive(rust_embed::Embed)]
@@ -94,3 +96,9 @@ pub async fn asset(PathArg(file): PathArg, headers: HeaderMap) -> Response {
     }
     serve(&file, &headers)
 }
+
+/// The routes of the gallery.
+pub(super) const ROUTES: &[Route] = &[
+    Route::new("GET", "/", "web", || get(index)),
+    Route::new("GET", "/assets/{file}", "web", || get(asset)),
+];

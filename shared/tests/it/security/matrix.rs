@@ -448,7 +448,7 @@ async fn matrix(backend: Backend, auth: &str) {
     let mut callers = callers(&t, &w).await;
     let mut failures = Vec::new();
     let mut n = 0;
-    for route in ROUTES {
+    for route in ROUTES.iter() {
         for caller in &mut callers {
             n += 1;
             let Some(probe) = probe(route.method, route.path, &w, caller.who, n) else {
