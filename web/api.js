@@ -27,15 +27,16 @@ async function errorOf(response) {
   return new ApiError(response.status, body);
 }
 
-function headers() {
+function headers(anonymous) {
   const h = new Headers();
   const key = apiKey.get();
-  if (key) h.set('x-api-key', key);
+  if (key && !anonymous) h.set('x-api-key', key);
   return h;
 }
 
-export async function request(path, { method = 'GET', json } = {}) {
-  const init = { method, headers: headers() };
+/** A call to the API, with the stored key unless `anonymous`. */
+export async function request(path, { method = 'GET', json, anonymous = false } = {}) {
+  const init = { method, headers: headers(anonymous) };
   if (json !== undefined) {
     init.headers.set('content-type', 'application/json');
     init.body = JSON.stringify(json);
@@ -73,6 +74,12 @@ export async function picture(id) {
 }
 
 export const me = () => getJson('/users/me');
+/** A new account and its first key: `{id, email, api_key, ...}` (the key is shown this once). */
+// Sent without the stored key: a user's key may not create users, and a
+// refused one would stop a visitor from starting over.
+export const signUp = (email) => request('/users', { method: 'POST', json: email ? { email } : {}, anonymous: true }).then((r) => r.json());
+/** Another key of the caller's account: `{id, name, key, created}`. */
+export const newKey = (name) => request('/users/me/keys', { method: 'POST', json: name ? { name } : {} }).then((r) => r.json());
 export const tags = () => getJson('/tags');
 export const similar = (id) => getJson(`/images/${id}/similar`);
 export const setPrivate = (id, value) => request(`/images/${id}`, { method: 'PATCH', json: { private: value } }).then((r) => r.json());

@@ -1,6 +1,8 @@
 // Small helpers to build the page's elements (never innerHTML: names and
 // tags come from users).
 
+import { mostSpecific } from './specific.js';
+
 /** el('a', {href: '#/', class: 'tag'}, 'text', child...) */
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -30,9 +32,9 @@ export const percent = (confidence) => `${Math.round(confidence * 10) / 10}%`;
 /** The link that searches one tag. */
 export const tagLink = (tag, extra) => el('a', { href: `#/?tags=${encodeURIComponent(tag)}`, class: 'tag' }, tag, extra);
 
-/** What a picture is, for alt text and titles. */
+/** What a picture is, for alt text and titles: its name and most specific tags. */
 export function describe(p) {
-  const tags = p.tags.slice(0, 4).map((t) => t.tag).join(', ');
+  const tags = mostSpecific(p.tags, 4).map((t) => t.tag).join(', ');
   const name = p.name || `Picture ${p.id}`;
   if (p.status === 'pending') return `${name}, not tagged yet`;
   return tags ? `${name}: ${tags}` : name;

@@ -1,19 +1,27 @@
-// The grid of thumbnails (a page of GET /images at a time, the next one
-// when the end of the grid scrolls into view), the search form and the tag cloud.
+// The grid of thumbnails, newest first as a camera roll (a page of
+// GET /images?order=newest at a time, the next one when the end of the grid
+// scrolls into view; new uploads go on top), the search form and the tag cloud.
 
 import * as api from './api.js';
 import { $, el, describe, plural, tagLink } from './dom.js';
+import { mostSpecific } from './specific.js';
 
-const FIELDS = ['tags', 'name', 'min_date', 'max_date', 'color'];
+const FIELDS = ['tags', 'name', 'min_date', 'max_date', 'color', 'color_distance'];
 const PAGE = 100;
+/** The API's colour distance when none is given (RGB, as color_distance counts). */
+const COLOR_DISTANCE = '48';
 
 let query = null; // the search the grid shows, as a query string
-let next = null; // the URL of the grid's next page
+let next = null; // the URL of the grid's next (older) page
 let loading = false;
 let generation = 0; // counts searches: answers to an older one are dropped
-let lastId = 0;
+let newestId = 0; // the grid's first (newest) picture: uploads come after it
+let oldestId = Infinity; // its last: the next page comes before it
 let knownTags = [];
 let wantNew = false; // uploads finished while a page was loading
+let listed = false; // whether a page of this search came (what is newer is then known)
+let catchingUp = false; // appendNew is at work
+let again = false; // more uploads finished meanwhile
 let sentinelVisible = false; // whether the end of the grid is in (or near) view
 
 /** The search a hash such as `#/?tags=cat&color=%23aa0000` asks for. */
@@ -24,6 +32,8 @@ export function searchOf(hash) {
     const value = (params.get(name) || '').trim();
     if (value) search.set(name, value);
   }
+  // A distance means nothing without its colour (the API refuses it alone).
+  if (!search.has('color') || search.get('color_distance') === COLOR_DISTANCE) search.delete('color_distance');
   return search.toString();
 }
 
@@ -46,9 +56,11 @@ function reload(q) {
   generation += 1;
   loading = false;
   query = q;
-  lastId = 0;
+  newestId = 0;
+  oldestId = Infinity;
+  listed = false;
   $('#grid').replaceChildren();
-  next = `/images?${q ? q + '&' : ''}limit=${PAGE}`;
+  next = `/images?${q ? q + '&' : ''}order=newest&limit=${PAGE}`;
   $('#search-summary').textContent = summary(new URLSearchParams(q));
   loadMore();
 }
@@ -59,7 +71,12 @@ function summary(params) {
   if (params.get('name')) parts.push(`named like “${params.get('name')}”`);
   if (params.get('min_date')) parts.push(`from ${params.get('min_date')}`);
   if (params.get('max_date')) parts.push(`until ${params.get('max_date')}`);
-  if (params.get('color')) parts.push(`coloured near ${params.get('color')}`);
+  if (params.get('color')) {
+    const distance = params.get('color_distance');
+    const named = [...$('#search-color-distance').options].find((o) => o.value === distance);
+    const how = distance ? ` (${named ? named.textContent.toLowerCase() : `within ${distance}`})` : '';
+    parts.push(`coloured near ${params.get('color')}${how}`);
+  }
   return parts.length ? `Pictures ${parts.join(', ')}` : 'All pictures';
 }
 
@@ -82,6 +99,7 @@ async function loadMore() {
     if (mine !== generation) return;
     next = page.next;
     append(page.pictures);
+    listed = true;
     count();
   } catch (e) {
     if (mine !== generation) return;
@@ -98,33 +116,62 @@ async function loadMore() {
   if (mine === generation && next && sentinelVisible) loadMore();
 }
 
+/** A page of older pictures (newest first), below the grid's last. */
 function append(pictures) {
-  const fresh = pictures.filter((p) => p.id > lastId);
-  $('#grid').append(...fresh.map(card));
-  if (fresh.length) lastId = fresh[fresh.length - 1].id;
+  const older = pictures.filter((p) => p.id < oldestId);
+  $('#grid').append(...older.map(card));
+  if (!older.length) return;
+  oldestId = older[older.length - 1].id;
+  newestId = Math.max(newestId, older[0].id);
 }
 
-/** After uploads: pictures newer than the grid's last, when the grid shows its end. */
+/**
+ * After uploads: the pictures newer than the grid's first, on top. They are
+ * asked for oldest first after that id (every page of them), so that none
+ * is missed however many came.
+ */
 export async function appendNew() {
   wantNew = loading;
-  if (next || loading || query === null) return;
+  if (loading || !listed) return;
+  if (catchingUp) {
+    // One at a time (two would put the same pictures on top twice): again after this one.
+    again = true;
+    return;
+  }
+  catchingUp = true;
   const mine = generation;
   try {
-    const page = await api.listPage(`/images?${query ? query + '&' : ''}limit=${PAGE}&after=${lastId}`);
-    if (mine !== generation) return;
-    append(page.pictures);
-    next = page.next;
-    $('#more').hidden = !next;
+    let url = `/images?${query ? query + '&' : ''}limit=${PAGE}&after=${newestId}`;
+    while (url) {
+      const page = await api.listPage(url);
+      if (mine !== generation) return;
+      const newer = page.pictures.filter((p) => p.id > newestId).reverse(); // newest first
+      $('#grid').prepend(...newer.map(card));
+      if (newer.length) {
+        newestId = newer[0].id;
+        oldestId = Math.min(oldestId, newer[newer.length - 1].id);
+      }
+      url = page.next;
+    }
     count();
-  } catch { /* the next search shows them */ }
+  } catch { /* the next search shows them */ } finally {
+    catchingUp = false;
+  }
+  if (again) {
+    again = false;
+    appendNew();
+    return;
+  }
   loadTags();
 }
 
 export function card(p) {
+  const name = p.name || `Picture ${p.id}`;
   return el('li', { class: 'card', 'data-id': p.id },
     el('a', { href: `#/images/${p.id}`, class: 'thumb' },
       el('img', { src: api.thumbnailUrl(p), alt: describe(p), loading: 'lazy', decoding: 'async', width: 256, height: 256 })),
-    el('p', { class: 'card-tags' }, p.tags.slice(0, 3).map((t) => tagLink(t.tag)),
+    el('p', { class: 'card-name', title: name }, name),
+    el('p', { class: 'card-tags' }, mostSpecific(p.tags, 3).map((t) => tagLink(t.tag)),
       p.status === 'pending' ? el('span', { class: 'badge' }, 'tagging…') : null,
       p.private ? el('span', { class: 'badge' }, 'private') : null));
 }
@@ -159,6 +206,11 @@ function fillForm(params) {
   for (const name of ['tags', 'name', 'min_date', 'max_date']) form.elements[name].value = params.get(name) || '';
   form.elements.use_color.checked = params.has('color');
   if (params.has('color')) form.elements.color.value = params.get('color');
+  const distance = params.get('color_distance') || COLOR_DISTANCE;
+  const choice = form.elements.color_distance;
+  // A distance from a link that the list does not have becomes one of its choices.
+  if (![...choice.options].some((o) => o.value === distance)) choice.append(el('option', { value: distance }, `within ${distance}`));
+  choice.value = distance;
   if (['name', 'min_date', 'max_date', 'color'].some((name) => params.has(name))) $('#more-filters').open = true;
 }
 
@@ -171,11 +223,17 @@ $('#search-form').addEventListener('submit', (e) => {
   for (const name of ['name', 'min_date', 'max_date']) {
     if (form.elements[name].value.trim()) params.set(name, form.elements[name].value.trim());
   }
-  if (form.elements.use_color.checked) params.set('color', form.elements.color.value);
+  if (form.elements.use_color.checked) {
+    params.set('color', form.elements.color.value);
+    const distance = form.elements.color_distance.value;
+    if (distance !== COLOR_DISTANCE) params.set('color_distance', distance);
+  }
   location.hash = `#/?${params}`;
 });
 $('#search-form').addEventListener('reset', () => { location.hash = '#/'; });
-$('#search-form').elements.color.addEventListener('input', () => { $('#search-form').elements.use_color.checked = true; });
+for (const name of ['color', 'color_distance']) {
+  $('#search-form').elements[name].addEventListener('input', () => { $('#search-form').elements.use_color.checked = true; });
+}
 
 // Suggestions for the last of the comma-separated tags being typed.
 $('#search-form').elements.tags.addEventListener('input', (e) => {

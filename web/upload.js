@@ -35,7 +35,8 @@ function item(file, options) {
     state: el('span', { class: 'state' }, 'waiting'),
     tags: el('ul', { class: 'tag-list' }),
   };
-  $('#uploads').append(el('li', {}, job.title, job.progress, job.state, job.tags));
+  job.line = el('li', {}, job.title, job.progress, job.state, job.tags);
+  $('#uploads').append(job.line);
   $('#clear-uploads').hidden = false;
   return job;
 }
@@ -69,6 +70,7 @@ async function run(job) {
       },
     });
     job.title.replaceChildren(el('a', { href: `#/images/${id}` }, file.name));
+    job.line.dataset.id = id;
     let picture = await api.picture(id);
     const until = Date.now() + POLL_FOR_MS;
     for (let wait = 500; picture.status === 'pending' && Date.now() < until; wait = Math.min(wait * 1.5, 5000)) {
@@ -133,6 +135,12 @@ window.addEventListener('drop', (e) => {
   zone.classList.remove('dragging');
   add([...e.dataTransfer.files]);
 });
+/** A picture gone (deleted, or no longer there): its upload lines go, links and all. */
+export function forget(id) {
+  for (const li of $('#uploads').querySelectorAll(`li[data-id="${Number(id)}"]`)) li.remove();
+  $('#clear-uploads').hidden = !$('#uploads').children.length;
+}
+
 $('#clear-uploads').addEventListener('click', () => {
   // Finished ones only; those still running keep their line.
   for (const li of [...$('#uploads').children]) {

@@ -20,8 +20,8 @@ use super::stats::StatsPlan;
 use super::{DbError, PictureChange, Pictures};
 use crate::domain::types::TagOrigin;
 use crate::domain::{
-    COLOR_RADIUS, ColorShare, DateRange, Facts, Gps, ImageFormat, Inserted, NewPicture, Picture,
-    SearchQuery, Status, Tag, TagSource, TagStat, Visibility, scope_of,
+    ColorShare, DateRange, Facts, Gps, ImageFormat, Inserted, NearColor, NewPicture, Order,
+    Picture, SearchQuery, Status, Tag, TagSource, TagStat, Visibility, scope_of,
 };
 
 pub struct SqliteDatabase {
@@ -1144,12 +1144,16 @@ macro_rules! sql_database {
                     None => {
                         q.push("pictures p WHERE p.id > ");
                         q.push_bind(after);
+                        if let Some(before) = query.before {
+                            q.push(" AND p.id < ");
+                            q.push_bind(before);
+                        }
                     }
                     Some(tags) => {
                         // One join per required tag, each an equality lookup on
                         // the (tag, picture_id) key; the first tag's key range
-                        // drives the scan in picture-id order, its rows
-                        // already saying whether the caller may see them.
+                        // drives the scan in picture-id order (either way),
+                        // its rows already saying whether the caller may see them.
                         let tags = tags.as_slice();
                         q.push("tags t0");
                         for (i, tag) in tags.iter().enumerate().skip(1) {
@@ -1162,6 +1166,10 @@ macro_rules! sql_database {
                         q.push_bind(tags[0].clone());
                         q.push(" AND t0.picture_id > ");
                         q.push_bind(after);
+                        if let Some(before) = query.before {
+                            q.push(" AND t0.picture_id < ");
+                            q.push_bind(before);
+                        }
                         push_scopes(&mut q, "t0.scope", &query.visibility, false);
                     }
                 }
@@ -1235,11 +1243,12 @@ macro_rules! sql_database {
                     q.push_bind(like_pattern(name));
                     q.push(" ESCAPE '!'");
                 }
-                if let Some(rgb) = query.color {
-                    let radius2 = i64::from(COLOR_RADIUS * COLOR_RADIUS);
+                if let Some(NearColor { rgb, distance }) = query.color {
+                    let radius = distance.get();
+                    let radius2 = i64::from(radius * radius);
                     q.push(" AND p.id IN (SELECT c.picture_id FROM picture_colors c WHERE c.cell IN (");
                     let mut list = q.separated(", ");
-                    for cell in cells_near(rgb, COLOR_RADIUS) {
+                    for cell in cells_near(rgb, radius) {
                         list.push_bind(cell);
                     }
                     q.push(") AND (c.r - ");
@@ -1258,7 +1267,10 @@ macro_rules! sql_database {
                     q.push_bind(radius2);
                     q.push(")");
                 }
-                q.push(" ORDER BY p.id LIMIT ");
+                q.push(match query.order {
+                    Order::Oldest => " ORDER BY p.id LIMIT ",
+                    Order::Newest => " ORDER BY p.id DESC LIMIT ",
+                });
                 q.push_bind(i64::from(query.limit.0) + 1);
                 let rows = q.build().fetch_all(&self.pool).await?;
                 let mut pictures = Self::pictures_from(&rows)?;

@@ -27,8 +27,8 @@ pub use pictures::{
 pub use queue::TagJob;
 pub use retag::{Retagged, retag, retag_all};
 pub use types::{
-    COLOR_RADIUS, ColorShare, Confidence, DateRange, Facts, Gps, Inserted, Limit, NewPicture,
-    Picture, PictureId, SearchQuery, Status, Tag, TagList, TagSource, TagStat, normalize_tag,
-    round2, select_tags, sort_tags, utc_now,
+    COLOR_RADIUS, ColorDistance, ColorShare, Confidence, DateRange, Facts, Gps, Inserted, Limit,
+    NearColor, NewPicture, Order, Picture, PictureId, SearchQuery, Status, Tag, TagList, TagSource,
+    TagStat, normalize_tag, round2, select_tags, sort_tags, utc_now,
 };
 pub use uploads::{UploadLink, UploadSlot};

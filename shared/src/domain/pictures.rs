@@ -319,25 +319,27 @@ pub async fn get_picture(
     Ok((picture, data))
 }
 
-/// A page of search results, and the cursor of the next page when there is one.
+/// A page of search results, and the cursor of the next page when there is
+/// one: the page's last id, which the next page starts past (after it when
+/// oldest first, before it when newest first).
 #[derive(Debug)]
 pub struct Page {
     pub pictures: Vec<Picture>,
-    pub next_after: Option<i64>,
+    pub next_cursor: Option<i64>,
 }
 
 pub async fn search(app: &App, query: &SearchQuery) -> Result<Page, Error> {
     if query.dates.is_empty() {
         return Ok(Page {
             pictures: Vec::new(),
-            next_after: None,
+            next_cursor: None,
         });
     }
     let mut rows = app.db.search(query).await?;
     let limit = query.limit.0 as usize;
     let more = rows.len() > limit;
     rows.truncate(limit);
-    let next_after = more.then(|| rows.last().map(|p| p.id)).flatten();
+    let next_cursor = more.then(|| rows.last().map(|p| p.id)).flatten();
     for row in rows.iter_mut().filter(|r| r.size.is_none()) {
         // Only rows written before sizes were recorded reach the store here.
         row.size = Some(match app.store.size(&row.path).await {
@@ -348,7 +350,7 @@ pub async fn search(app: &App, query: &SearchQuery) -> Result<Page, Error> {
     }
     Ok(Page {
         pictures: rows,
-        next_after,
+        next_cursor,
     })
 }
 

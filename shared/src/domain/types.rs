@@ -201,8 +201,13 @@ pub struct SearchQuery {
     pub dates: DateRange,
     pub tags: Option<TagList>,
     pub limit: Limit,
-    /// Only pictures with an id greater than this (the keyset cursor).
+    /// Only pictures with an id greater than this (the keyset cursor when
+    /// oldest first, else a lower bound).
     pub after: i64,
+    /// Only pictures with an id smaller than this (the keyset cursor when
+    /// newest first, else an upper bound).
+    pub before: Option<i64>,
+    pub order: Order,
     pub visibility: Visibility,
     /// A case-insensitive piece of the picture's name.
     pub name: Option<String>,
@@ -213,8 +218,8 @@ pub struct SearchQuery {
     pub owner: Option<UserId>,
     /// SHA-256 of the bytes, lower-case hex.
     pub hash: Option<String>,
-    /// A dominant colour within [`COLOR_RADIUS`] of this one.
-    pub color: Option<[u8; 3]>,
+    /// A dominant colour near this one.
+    pub color: Option<NearColor>,
     pub faces_min: Option<u32>,
     /// Whose tags `tags` must be: a person's, or the tagger's (any when `None`).
     pub tags_from: Option<TagOrigin>,
@@ -227,8 +232,75 @@ pub enum TagOrigin {
     Tagger,
 }
 
-/// How near (Euclidean distance in RGB) a dominant colour must be to match `color=`.
+/// Which end of the id order a search starts from. Ids grow as pictures
+/// are registered, so `Newest` is a camera roll's order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Order {
+    /// Ascending ids: the order every client had before `order=` existed.
+    #[default]
+    Oldest,
+    Newest,
+}
+
+impl Order {
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        match s {
+            "oldest" => Ok(Order::Oldest),
+            "newest" => Ok(Order::Newest),
+            _ => Err(Error::invalid(
+                "invalid_order",
+                format!("order must be oldest or newest, not {s:?}"),
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Order::Oldest => "oldest",
+            Order::Newest => "newest",
+        }
+    }
+}
+
+/// How near (Euclidean distance in RGB, 0..=255 a channel) a dominant colour
+/// must be to match `color=` when the caller does not say.
 pub const COLOR_RADIUS: u32 = 48;
+
+/// A colour search: a dominant colour within `distance` of `rgb`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NearColor {
+    pub rgb: [u8; 3],
+    pub distance: ColorDistance,
+}
+
+/// `color_distance=`: a Euclidean distance in RGB, the metric of the
+/// default radius, so widening it keeps one meaning and the search stays a
+/// lookup of the colour index's cells. 0 is the exact colour; 442 takes
+/// every colour (black to white is 441.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ColorDistance(u32);
+
+impl ColorDistance {
+    pub const DEFAULT: ColorDistance = ColorDistance(COLOR_RADIUS);
+    pub const MAX: u32 = 442;
+
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        match s.parse::<u32>() {
+            Ok(n) if n <= Self::MAX => Ok(ColorDistance(n)),
+            _ => Err(Error::invalid(
+                "invalid_color_distance",
+                format!(
+                    "color_distance must be an integer from 0 to {} (a distance in RGB), not {s:?}",
+                    Self::MAX
+                ),
+            )),
+        }
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
 
 impl Default for SearchQuery {
     fn default() -> Self {
@@ -237,6 +309,8 @@ impl Default for SearchQuery {
             tags: None,
             limit: Limit::DEFAULT,
             after: 0,
+            before: None,
+            order: Order::Oldest,
             visibility: Visibility::Public,
             name: None,
             camera: None,

@@ -22,8 +22,8 @@ use crate::db::PictureChange;
 use crate::domain::files::{self, FileAnswer, Signed};
 use crate::domain::pictures::{self as ops, Registered, Upload, parse_name, parse_user_tags};
 use crate::domain::{
-    self, Caller, Confidence, DateRange, ImageData, ImageFormat, Limit, PictureId, SearchQuery,
-    Status, TagList,
+    self, Caller, ColorDistance, Confidence, DateRange, ImageData, ImageFormat, Limit, NearColor,
+    Order, PictureId, SearchQuery, Status, TagList,
 };
 use axum::routing::{delete, get, patch, post};
 
@@ -361,7 +361,10 @@ pub const SEARCH_PARAMS: &[&str] = &[
     "owner",
     "hash",
     "color",
+    "color_distance",
     "faces_min",
+    "order",
+    "before",
 ];
 
 fn date_range(params: &Params) -> Result<DateRange, ApiError> {
@@ -371,13 +374,32 @@ fn date_range(params: &Params) -> Result<DateRange, ApiError> {
     })
 }
 
-fn parse_cursor(s: &str) -> Result<i64, crate::Error> {
-    match s.parse::<u64>() {
+fn parse_cursor(
+    name: &'static str,
+    code: &'static str,
+) -> impl Fn(&str) -> Result<i64, crate::Error> {
+    move |s: &str| match s.parse::<u64>() {
         Ok(n) => Ok(n.min(i64::MAX as u64) as i64),
         Err(_) => Err(crate::Error::invalid(
-            "invalid_after",
-            format!("after must be a picture id (a non-negative integer), not {s:?}"),
+            code,
+            format!("{name} must be a picture id (a non-negative integer), not {s:?}"),
         )),
+    }
+}
+
+/// `color=` and its optional `color_distance=`, which means nothing alone.
+fn near_color(params: &Params) -> Result<Option<NearColor>, ApiError> {
+    let distance = params.map("color_distance", ColorDistance::parse)?;
+    match params.map("color", parse_color)? {
+        Some(rgb) => Ok(Some(NearColor {
+            rgb,
+            distance: distance.unwrap_or(ColorDistance::DEFAULT),
+        })),
+        None if distance.is_some() => Err(ApiError::invalid(
+            "invalid_parameter",
+            "color_distance needs color: the colour to measure the distance from",
+        )),
+        None => Ok(None),
     }
 }
 
@@ -446,7 +468,11 @@ pub fn parse_search(query: Option<&str>, caller: &Caller) -> Result<SearchQuery,
         dates: date_range(&params)?,
         tags: params.map("tags", TagList::parse)?,
         limit: params.map("limit", Limit::parse)?.unwrap_or(Limit::DEFAULT),
-        after: params.map("after", parse_cursor)?.unwrap_or(0),
+        after: params
+            .map("after", parse_cursor("after", "invalid_after"))?
+            .unwrap_or(0),
+        before: params.map("before", parse_cursor("before", "invalid_before"))?,
+        order: params.map("order", Order::parse)?.unwrap_or_default(),
         visibility: caller.visibility(),
         name: params.map("name", non_blank("name", 255))?,
         camera: params.map("camera", non_blank("camera", 128))?,
@@ -461,7 +487,7 @@ pub fn parse_search(query: Option<&str>, caller: &Caller) -> Result<SearchQuery,
         status: params.map("status", Status::parse)?,
         owner,
         hash: params.map("hash", parse_hash)?,
-        color: params.map("color", parse_color)?,
+        color: near_color(&params)?,
         faces_min: params.map("faces_min", |s| {
             s.parse::<u32>().map_err(|_| {
                 crate::Error::invalid(
@@ -484,8 +510,8 @@ pub fn parse_stats_query(query: Option<&str>) -> Result<DateRange, ApiError> {
     date_range(&Params::parse(query, &["min_date", "max_date"])?)
 }
 
-/// The same search, one page on.
-fn next_page_url(search: &SearchQuery, after: i64) -> String {
+/// The same search, one page on: past `cursor`, the last id of this page.
+fn next_page_url(search: &SearchQuery, cursor: i64) -> String {
     let mut q = form_urlencoded::Serializer::new(String::new());
     if let Some(min) = &search.dates.min {
         q.append_pair("min_date", min);
@@ -507,7 +533,14 @@ fn next_page_url(search: &SearchQuery, after: i64) -> String {
             "color",
             search
                 .color
-                .map(|[r, g, b]| format!("#{r:02x}{g:02x}{b:02x}")),
+                .map(|NearColor { rgb: [r, g, b], .. }| format!("#{r:02x}{g:02x}{b:02x}")),
+        ),
+        (
+            "color_distance",
+            search
+                .color
+                .filter(|c| c.distance != ColorDistance::DEFAULT)
+                .map(|c| c.distance.get().to_string()),
         ),
         ("faces_min", search.faces_min.map(|n| n.to_string())),
     ] {
@@ -516,7 +549,22 @@ fn next_page_url(search: &SearchQuery, after: i64) -> String {
         }
     }
     q.append_pair("limit", &search.limit.0.to_string());
-    q.append_pair("after", &after.to_string());
+    // The cursor moves the end the order starts from; the other bound stays.
+    match search.order {
+        Order::Oldest => {
+            if let Some(before) = search.before {
+                q.append_pair("before", &before.to_string());
+            }
+            q.append_pair("after", &cursor.to_string());
+        }
+        Order::Newest => {
+            q.append_pair("order", "newest");
+            if search.after > 0 {
+                q.append_pair("after", &search.after.to_string());
+            }
+            q.append_pair("before", &cursor.to_string());
+        }
+    }
     format!("/images?{}", q.finish())
 }
 
@@ -530,8 +578,8 @@ pub async fn get_images(
     let page = domain::search(&app, &search).await?;
     let body = picture_list(&app, &caller, &page.pictures).await?;
     let mut response = Json(body).into_response();
-    if let Some(after) = page.next_after {
-        let link = format!("<{}>; rel=\"next\"", next_page_url(&search, after));
+    if let Some(cursor) = page.next_cursor {
+        let link = format!("<{}>; rel=\"next\"", next_page_url(&search, cursor));
         if let Ok(value) = HeaderValue::from_str(&link) {
             response.headers_mut().insert(header::LINK, value);
         }

@@ -44,14 +44,43 @@ fn mime(name: &str) -> &'static str {
     }
 }
 
+/// The name under which the gallery finds its tags' specificity.
+const TAG_BREADTH: &str = "tag-breadth.json";
+
+/// `{"classes": 1000, "breadth": {"cat": 7, "animal": 398, ...}}`: how many
+/// of the on-device model's classes each tag of its vocabulary stands for,
+/// made from the vocabulary compiled in, so it can never disagree with the
+/// tags the model gives. The gallery shows a picture's most specific tags
+/// first with it.
+fn tag_breadth() -> &'static (Vec<u8>, [u8; 32]) {
+    static BODY: std::sync::OnceLock<(Vec<u8>, [u8; 32])> = std::sync::OnceLock::new();
+    BODY.get_or_init(|| {
+        let vocabulary = crate::tagger::local::Vocabulary::builtin();
+        let breadth: serde_json::Map<String, serde_json::Value> = vocabulary
+            .breadths()
+            .map(|(tag, n)| (tag.to_string(), n.into()))
+            .collect();
+        let body = serde_json::to_vec(&serde_json::json!({
+            "classes": vocabulary.classes(),
+            "breadth": breadth,
+        }))
+        .unwrap_or_default();
+        let hash = <sha2::Sha256 as sha2::Digest>::digest(&body).into();
+        (body, hash)
+    })
+}
+
 fn serve(name: &str, headers: &HeaderMap) -> Response {
-    let Some(file) = Assets::get(name) else {
-        return ApiError::RouteNotFound.into_response();
+    let (data, hash) = if name == TAG_BREADTH {
+        let (body, hash) = tag_breadth();
+        (body.clone(), *hash)
+    } else {
+        let Some(file) = Assets::get(name) else {
+            return ApiError::RouteNotFound.into_response();
+        };
+        (file.data.into_owned(), file.metadata.sha256_hash())
     };
-    let etag = format!(
-        "\"{}\"",
-        crate::auth::hex(&file.metadata.sha256_hash()[..16])
-    );
+    let etag = format!("\"{}\"", crate::auth::hex(&hash[..16]));
     let etag = HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"\""));
     let common = [
         (
@@ -79,7 +108,7 @@ fn serve(name: &str, headers: &HeaderMap) -> Response {
     (
         common,
         [(header::CONTENT_TYPE, HeaderValue::from_static(mime(name)))],
-        file.data.into_owned(),
+        data,
     )
         .into_response()
 }

@@ -52,8 +52,10 @@ async fn get_as(t: &TestApp, key: Option<&str>, path: &str) -> Value {
         r = r.header("x-api-key", key);
     }
     let r = r.send().await.unwrap();
-    assert_eq!(r.status(), 200, "{path}");
-    r.json().await.unwrap()
+    let status = r.status();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(status, 200, "{path}: {body}");
+    body
 }
 
 fn ids(list: &Value) -> Vec<i64> {
@@ -206,6 +208,67 @@ both_backends! {
         let brown = coffee["colors"][0]["hex"].as_str().unwrap().replace('#', "%23");
         assert_eq!(ids(&get_as(&t, None, &format!("/images?color={brown}")).await), vec![coffee["id"].as_i64().unwrap()]);
         assert_error(t.get("/images?color=red").await, 400, "invalid_color").await;
+    }
+
+    // Someone looking for orange (#ff6600) in a photo that is mostly
+    // #b86534 widens the search with `color_distance` (RGB distance, the
+    // metric of the default 48): found from the exact distance on, not one
+    // below it, and the default is exactly 48.
+    async fn colour_search_widens_with_a_distance(backend) {
+        let t = TestApp::start(backend).await;
+        let img = image::RgbImage::from_fn(120, 80, |x, _| {
+            if x < 108 { image::Rgb([0xb8, 0x65, 0x34]) } else { image::Rgb([0x20, 0x40, 0xa0]) }
+        });
+        let brown = upload_as(&t, None, &encode(&DynamicImage::ImageRgb8(img), ImageFormat::Png), "").await;
+        let id = brown["id"].as_i64().unwrap();
+        let other = upload_as(&t, None, &fixture("coffee.png"), "").await["id"].as_i64().unwrap();
+        let orange = [255.0, 102.0, 0.0];
+        let nearest = brown["colors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let hex = u32::from_str_radix(&c["hex"].as_str().unwrap()[1..], 16).unwrap();
+                let rgb = [f64::from(hex >> 16), f64::from((hex >> 8) & 0xff), f64::from(hex & 0xff)];
+                rgb.iter().zip(orange).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt()
+            })
+            .fold(f64::INFINITY, f64::min);
+        assert!(nearest > 48.0 && nearest < 100.0, "the photo's colours are {} from orange", nearest);
+        let found = |list: &Value| ids(list).contains(&id);
+        assert!(!found(&get_as(&t, None, "/images?color=%23ff6600").await), "the default stays 48");
+        let reach = nearest.ceil() as u32;
+        assert!(found(&get_as(&t, None, &format!("/images?color=%23ff6600&color_distance={reach}")).await));
+        assert!(!found(&get_as(&t, None, &format!("/images?color=%23ff6600&color_distance={}", reach - 1)).await));
+        assert!(found(&get_as(&t, None, "/images?color=%23ff6600&color_distance=100").await));
+        for colour in ["%23b86534", "%23ff6600", "%23c07040"] {
+            assert_eq!(
+                ids(&get_as(&t, None, &format!("/images?color={colour}")).await),
+                ids(&get_as(&t, None, &format!("/images?color={colour}&color_distance=48")).await),
+                "{colour}"
+            );
+        }
+        // 0 is the colour itself; 442 any colour at all, page after page,
+        // the links keeping the distance.
+        let own = brown["colors"][0]["hex"].as_str().unwrap().replace('#', "%23");
+        assert!(found(&get_as(&t, None, &format!("/images?color={own}&color_distance=0")).await));
+        let mut next = Some("/images?color=%23000000&color_distance=442&limit=1".to_string());
+        let mut every = Vec::new();
+        while let Some(url) = next.take() {
+            let r = t.get(&url).await;
+            assert_eq!(r.status(), 200);
+            next = r.headers().get("link").map(|l| {
+                let l = l.to_str().unwrap();
+                assert!(l.contains("color_distance=442"), "{l}");
+                l[1..l.find('>').unwrap()].to_string()
+            });
+            every.extend(ids(&r.json().await.unwrap()));
+        }
+        assert_eq!(every, [id, other]);
+
+        assert_error(t.get("/images?color_distance=96").await, 400, "invalid_parameter").await;
+        for bad in ["443", "-1", "9.5", "wide", ""] {
+            assert_error(t.get(&format!("/images?color=%23ff6600&color_distance={bad}")).await, 400, "invalid_color_distance").await;
+        }
     }
 
     async fn near_duplicates_are_found_and_different_photos_are_not(backend) {

@@ -22,6 +22,29 @@ fn ids(list: &Value) -> Vec<i64> {
         .collect()
 }
 
+/// Every page of a listing, by its `Link` headers from `first`: the ids in
+/// order, and the links followed.
+async fn follow(t: &TestApp, first: &str) -> (Vec<i64>, Vec<String>) {
+    let (mut got, mut links) = (Vec::new(), Vec::new());
+    let mut next = Some(first.to_string());
+    while let Some(url) = next.take() {
+        let r = t.get(&url).await;
+        assert_eq!(r.status(), 200, "{url}");
+        next = r.headers().get("link").map(|l| {
+            let l = l.to_str().unwrap();
+            assert!(l.starts_with('<') && l.ends_with(">; rel=\"next\""), "{l}");
+            l[1..l.find('>').unwrap()].to_string()
+        });
+        links.extend(next.clone());
+        got.extend(ids(&r.json().await.unwrap()));
+        assert!(
+            got.len() <= 10_000,
+            "{first}: the links go round in circles"
+        );
+    }
+    (got, links)
+}
+
 /// Records a picture with a chosen date straight through the database port,
 /// as a registration at that time would have.
 async fn seed(t: &TestApp, date: &str, tags: &[(&str, f64)]) -> i64 {
@@ -577,6 +600,9 @@ both_backends! {
                 got.extend(ids);
             }
             assert_eq!(got, expected, "{min} .. {max}");
+            // Newest first, by the Link alone: the same pictures, the other way round.
+            let newest = follow(&t, &format!("/images?min_date={min}&max_date={max}&limit=7&order=newest")).await;
+            assert_eq!(newest.0, expected.iter().rev().copied().collect::<Vec<_>>(), "{min} .. {max}, newest first");
             // Open-ended: from `min` on.
             let open: Vec<i64> = t
                 .get_json(&format!("/images?min_date={min}&limit=1000"))
@@ -590,5 +616,64 @@ both_backends! {
             expected.sort();
             assert_eq!(open, expected, "{min} ..");
         }
+    }
+}
+
+both_backends! {
+    // `order=newest`: a camera roll's order, opt-in. Without it every
+    // listing (and its links) is as the seeds' clients know it.
+    async fn newest_first_is_opt_in_and_pages_by_before(backend) {
+        let t = TestApp::start(backend).await;
+        let mut all = Vec::new();
+        for i in 0..7 {
+            let tags: &[(&str, f64)] = if i % 2 == 0 { &[("even", 90.0), ("n", 80.0)] } else { &[("n", 80.0)] };
+            all.push(seed(&t, &format!("2024-05-0{} 10:00:00", i + 1), tags).await);
+        }
+        let newest: Vec<i64> = all.iter().rev().copied().collect();
+        let evens: Vec<i64> = all.iter().step_by(2).copied().collect();
+
+        // The default is unchanged: oldest first, `after` in its links, no `order`.
+        let (oldest, links) = follow(&t, "/images?limit=3").await;
+        assert_eq!(oldest, all);
+        assert!(links.iter().all(|l| l.contains("after=") && !l.contains("order") && !l.contains("before")), "{links:?}");
+        assert_eq!(ids(&t.get_json("/images?order=oldest").await), all);
+
+        // Newest first, a page at a time, with and without tags.
+        let (got, links) = follow(&t, "/images?order=newest&limit=3").await;
+        assert_eq!(got, newest);
+        assert_eq!(links.len(), 2);
+        assert!(links.iter().all(|l| l.contains("order=newest") && l.contains("before=") && !l.contains("after=")), "{links:?}");
+        assert_eq!(ids(&t.get_json("/images?order=newest&limit=1").await), [all[6]]);
+        let (got, _) = follow(&t, "/images?order=newest&tags=even&limit=1").await;
+        assert_eq!(got, evens.iter().rev().copied().collect::<Vec<_>>());
+        let (got, _) = follow(&t, "/images?order=newest&limit=2&min_date=2024-05-02&max_date=2024-05-06").await;
+        assert_eq!(got, all[1..6].iter().rev().copied().collect::<Vec<_>>());
+
+        // `before` and `after` are bounds either way; the cursor moves the
+        // end the order starts from and the links keep the other bound.
+        assert_eq!(ids(&t.get_json(&format!("/images?before={}", all[3])).await), all[..3]);
+        let (got, links) = follow(&t, &format!("/images?order=newest&limit=2&after={}&before={}", all[0], all[6])).await;
+        assert_eq!(got, all[1..6].iter().rev().copied().collect::<Vec<_>>());
+        assert!(links.iter().all(|l| l.contains(&format!("after={}", all[0]))), "{links:?}");
+        let (got, links) = follow(&t, &format!("/images?limit=2&after={}&before={}", all[0], all[6])).await;
+        assert_eq!(got, all[1..6]);
+        assert!(links.iter().all(|l| l.contains(&format!("before={}", all[6]))), "{links:?}");
+        assert_eq!(ids(&t.get_json(&format!("/images?order=newest&before={}", all[0])).await), Vec::<i64>::new());
+        assert_eq!(ids(&t.get_json(&format!("/images?after={0}&before={0}", all[3])).await), Vec::<i64>::new());
+
+        // A picture registered while a reader pages newest first is not in
+        // the pages still to come (they are older), and the next look from
+        // the top finds it first.
+        let r = t.get("/images?order=newest&limit=3").await;
+        let next = r.headers()["link"].to_str().unwrap().to_string();
+        let later = seed(&t, "2024-05-08 10:00:00", &[("n", 80.0)]).await;
+        let (rest, _) = follow(&t, &next[1..next.find('>').unwrap()]).await;
+        assert_eq!(rest, newest[3..]);
+        assert_eq!(ids(&t.get_json("/images?order=newest&limit=1").await), [later]);
+
+        assert_error(t.get("/images?order=latest").await, 400, "invalid_order").await;
+        assert_error(t.get("/images?order=").await, 400, "invalid_order").await;
+        assert_error(t.get("/images?before=-1").await, 400, "invalid_before").await;
+        assert_error(t.get("/images?before=1%20OR%201=1").await, 400, "invalid_before").await;
     }
 }

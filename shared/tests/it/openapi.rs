@@ -801,9 +801,13 @@ async fn real_responses_match_the_description() {
             "?format=jpeg&status=tagged&color=%23336699&faces_min=0&name=x&camera=y",
             200,
         ),
+        ("?order=newest&limit=1&after=0&before=99", 200),
+        ("?color=%23ff6600&color_distance=96", 200),
         ("?min_date=2024-13-01", 400),
         ("?tags=,,", 400),
         ("?tag=rocket", 400),
+        ("?order=latest", 400),
+        ("?color_distance=96", 400),
     ] {
         api.req("get", "/images", &format!("/images{query}"))
             .expect(status)

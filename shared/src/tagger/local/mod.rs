@@ -67,6 +67,20 @@ impl Vocabulary {
         &self.labels[class]
     }
 
+    /// How many classes the model tells apart.
+    pub fn classes(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Each tag with the number of classes it stands for: 1 for a class's
+    /// own name, more the more general (`cat` 7, `animal` 398). What the
+    /// gallery ranks a picture's tags by, most specific first.
+    pub fn breadths(&self) -> impl Iterator<Item = (&str, usize)> {
+        self.tags
+            .iter()
+            .map(|(name, classes)| (name.as_str(), classes.len()))
+    }
+
     /// A tag's confidence is the calibrated summed probability of its
     /// classes, so a parent collects its descendants' and a name shared by
     /// two classes (`crane`, the bird and the machine) both of theirs.
