@@ -10,7 +10,7 @@ pure-Rust graph runner in shared/src/tagger/graph.rs.
 
 The model is MobileNetV3-CenterNet trained on COCO's 80 classes at 512x512
 (github.com/610265158/mobilenetv3_centernet). Only the network is kept: the
-graph is cut at its two heads, `keypoints` (the class heatmaps after their
+graph is cut at its two heads, `logits` (the class heatmaps before their
 sigmoid, 128x128x80) and `wh` (each cell's distances to the box's left, top,
 right and bottom edges in input pixels, 128x128x4); the peak picking
 (3x3 max pool, top-k) and box arithmetic after them run in Rust
@@ -40,11 +40,14 @@ GRAPH_MEMBER = ("package/models/centernet.json",
 WEIGHTS_MEMBER = ("package/models/centernet.bin",
                   "1b635a15009071f506f9f2b3519b31c072c534888989f30d269ffd44734ef7ef")
 OUTPUT = "object-detector.safetensors"
-OUTPUT_SHA256 = "dd0bc3b7041fe093a8fc4aef4204c19cf35fac15de78e0cce33ac2490078d74d"
+OUTPUT_SHA256 = "190193a0b62b9fc3c105fc98e0e3368bbc17e6c6d60f7d5cba33a6e7f1a28877"
 NUMPY_PACKAGE = "numpy==2.4.6"
 
 # The heads the runner computes, by the names it gives them.
-OUTPUTS = {"keypoints": "tower_0/Sigmoid", "wh": "tower_0/mul"}
+# The class head before its sigmoid: peaks and thresholds are the same on
+# logits, and Rust takes the sigmoid of the hundred peaks only, not of all
+# 1.3 million cells.
+OUTPUTS = {"logits": "tower_0/CenternetHead/centernet_cls_output/BiasAdd", "wh": "tower_0/mul"}
 
 
 def sha256_bytes(data):

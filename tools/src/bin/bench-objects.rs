@@ -5,6 +5,7 @@
 //! of the people detectors on the same photos, and the process's resident
 //! memory with the detector loaded.
 
+use pictures::tagger::local::{EfficientNet, WEIGHTS_FILE, prepare};
 use pictures::tagger::objects::ObjectDetector;
 use pictures::tagger::people::PeopleDetector;
 use std::path::{Path, PathBuf};
@@ -25,6 +26,24 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
             })
             .collect(),
     )
+}
+
+/// This thread's time on a CPU so far (the scheduler's own count, so a
+/// busy machine's waiting is left out of it).
+fn cpu_time() -> Duration {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .map_or(Duration::ZERO, Duration::from_nanos)
+}
+
+/// Mean on-CPU time of `f` over `runs`.
+fn cpu<T>(runs: u32, mut f: impl FnMut() -> T) -> Duration {
+    let start = cpu_time();
+    for _ in 0..runs {
+        std::hint::black_box(f());
+    }
+    (cpu_time() - start) / runs
 }
 
 fn rss(field: &str) -> String {
@@ -69,14 +88,16 @@ fn main() {
         rss("VmRSS:")
     );
     let people = PeopleDetector::load(&model_dir).ok();
+    let classifier = EfficientNet::load(&model_dir.join(WEIGHTS_FILE)).ok();
 
     for path in &photos {
         let img = image::open(path).unwrap().to_rgb8();
         let objects = detector.detect(&img);
         let name = path.file_name().unwrap().to_string_lossy();
-        let faces = people
-            .as_ref()
-            .map_or("-".into(), |p| p.detect(&img).faces.len().to_string());
+        let faces = people.as_ref().map_or("-".into(), |p| {
+            let near = p.faces(&img).len();
+            format!("{} (short range alone {near})", p.detect(&img).faces.len())
+        });
         println!("{name} {}x{}: faces {faces}", img.width(), img.height());
         for o in &objects {
             let b = o.bbox;
@@ -102,6 +123,10 @@ fn main() {
         img.width(),
         img.height()
     );
+    println!(
+        "  on-CPU time per detection (mean of 20)   {:>9.1?}",
+        cpu(20, || detector.detect(&img))
+    );
     let mut runs: Vec<Vec<(String, Duration)>> = (0..20).map(|_| detector.profile(&img)).collect();
     let labels: Vec<String> = runs[0].iter().map(|(l, _)| l.clone()).collect();
     let mut line = Vec::new();
@@ -123,7 +148,14 @@ fn main() {
     if let Some(p) = &people {
         let _ = p.detect(&img);
         let t = time(20, || p.detect(&img));
-        println!("(people detectors on the same image        median {t:>9.1?})");
+        let c = cpu(20, || p.detect(&img));
+        println!("(people detectors on the same image        median {t:>9.1?}, on-CPU {c:.1?})");
+    }
+    if let Some(c) = &classifier {
+        let _ = c.classify(&prepare(&img));
+        let t = time(20, || c.classify(&prepare(&img)));
+        let on = cpu(20, || c.classify(&prepare(&img)));
+        println!("(classifier on the same image              median {t:>9.1?}, on-CPU {on:.1?})");
     }
     println!(
         "RSS with the detectors loaded and run: {} (peak {})",

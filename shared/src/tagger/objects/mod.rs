@@ -36,8 +36,18 @@ const GRID: usize = SIZE / STRIDE;
 const CLASSES: usize = 80;
 
 /// Peaks below this heatmap value are not candidates (calibrated, 0.15
-/// becomes about 6 %: no tag or object worth keeping is lost).
+/// becomes about 6 %: no tag or object worth keeping is lost). The graph
+/// gives logits; the sigmoid is monotonic, so peaks are found on them and
+/// only the kept ones pay for it.
 const MIN_PEAK: f32 = 0.15;
+
+fn logit(p: f32) -> f32 {
+    (p / (1.0 - p)).ln()
+}
+
+fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
 /// As the model's own graph keeps (its TopKV2).
 const MAX_PEAKS: usize = 100;
 /// Boxes of one class overlapping by more than this are one object.
@@ -137,15 +147,16 @@ fn peaks(
     out
 }
 
-/// Peaks with their boxes, then per class the best of each overlapping group.
+/// Peaks of the class logits with their boxes, then per class the best of
+/// each overlapping group.
 fn decode(heat: &[f32], wh: &[f32]) -> Vec<Candidate> {
-    let mut candidates: Vec<Candidate> = peaks(heat, GRID, CLASSES, MIN_PEAK, MAX_PEAKS)
+    let mut candidates: Vec<Candidate> = peaks(heat, GRID, CLASSES, logit(MIN_PEAK), MAX_PEAKS)
         .into_iter()
-        .map(|(score, y, x, class)| {
+        .map(|(raw, y, x, class)| {
             let d = &wh[(y * GRID + x) * 4..][..4];
             let (cx, cy) = ((x * STRIDE) as f32, (y * STRIDE) as f32);
             Candidate {
-                score,
+                score: sigmoid(raw),
                 class,
                 x1: cx - d[0],
                 y1: cy - d[1],
@@ -178,7 +189,7 @@ impl ObjectDetector {
         let path = model_dir.join(OBJECTS_FILE);
         let graph = Graph::load(&path)?;
         if graph.input_size() != (SIZE, SIZE)
-            || graph.output_len("keypoints") != Some(GRID * GRID * CLASSES)
+            || graph.output_len("logits") != Some(GRID * GRID * CLASSES)
             || graph.output_len("wh") != Some(GRID * GRID * 4)
         {
             return Err(LoadError::Weights(format!(
@@ -219,7 +230,7 @@ impl ObjectDetector {
         }
         let (input, [x0, y0, fw, fh]) = Self::input(img);
         let out = self.graph.run(input);
-        decode(&out["keypoints"], &out["wh"])
+        decode(&out["logits"], &out["wh"])
             .into_iter()
             .map(|c| {
                 // From input pixels to 0..1 of the image.
@@ -302,16 +313,18 @@ mod tests {
     fn boxes_come_from_the_edge_distances() {
         let mut heat = vec![0.0f32; GRID * GRID * CLASSES];
         let mut wh = vec![0.0f32; GRID * GRID * 4];
+        heat.fill(-10.0);
         // A cup (class 41) centred at cell (row 10, column 20).
-        heat[(10 * GRID + 20) * CLASSES + 41] = 0.6;
+        heat[(10 * GRID + 20) * CLASSES + 41] = logit(0.6);
         wh[(10 * GRID + 20) * 4..][..4].copy_from_slice(&[8.0, 4.0, 12.0, 6.0]);
         // A weaker cup overlapping it, one cell right: merged away.
-        heat[(10 * GRID + 22) * CLASSES + 41] = 0.4;
+        heat[(10 * GRID + 22) * CLASSES + 41] = logit(0.4);
         wh[(10 * GRID + 22) * 4..][..4].copy_from_slice(&[16.0, 4.0, 4.0, 6.0]);
         let d = decode(&heat, &wh);
         assert_eq!(d.len(), 1);
         let c = d[0];
-        assert_eq!((c.class, c.score), (41, 0.6));
+        assert_eq!(c.class, 41);
+        assert!((c.score - 0.6).abs() < 1e-6);
         assert_eq!((c.x1, c.y1, c.x2, c.y2), (72.0, 36.0, 92.0, 46.0));
     }
 
