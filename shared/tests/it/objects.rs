@@ -158,7 +158,7 @@ fn boxes_stay_inside_the_image_and_odd_inputs_go_through() {
 #[test]
 fn every_face_of_a_group_facing_the_camera() {
     // Three women side by side, faces about a tenth of the photo's width:
-    // too small for the short-range detector alone.
+    // the short-range detector alone finds two of them.
     let p = people().detect(&rgb("group.jpg"));
     assert_eq!(p.faces.len(), 3, "{p:?}");
     // One face each, left to right, at head height.
