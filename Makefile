@@ -53,9 +53,10 @@ bench-upgrade: services ## first start on a database of the original assignment 
 fuzz: ## each fuzz target for FUZZ_SECONDS (default 600) with cargo-fuzz (BENCHMARKS.md)
 	scripts/fuzz.sh
 
-model: ## fetch and convert the on-device models (classifier, face and person detectors) into data/models (MODEL_DIR overrides); idempotent
+model: ## fetch and convert the on-device models (classifier, face, person and object detectors) into data/models (MODEL_DIR overrides); idempotent
 	@python3 scripts/fetch-model.py
 	@python3 scripts/fetch-detectors.py
+	@python3 scripts/fetch-objects.py
 
 calibrate: model ## refit the on-device tagger's confidences: IMAGENET_SAMPLES=<folder of the 1,000 ImageNet sample images>
 	@test -d "$(IMAGENET_SAMPLES)" || { echo "IMAGENET_SAMPLES must name a folder holding the images of the GitHub repository EliSchwartz/imagenet-sample-images"; exit 2; }

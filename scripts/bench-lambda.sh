@@ -21,6 +21,7 @@ scripts/ensure-mariadb.sh
 scripts/ensure-tools.sh
 python3 scripts/fetch-model.py >/dev/null
 python3 scripts/fetch-detectors.py >/dev/null
+python3 scripts/fetch-objects.py >/dev/null
 FUNCTIONS=${BENCH_FUNCTIONS:-$(sed -n 's/^FUNCTIONS := //p' Makefile)}
 if [ -n "${BENCH_FUNCTIONS:-}" ]; then
   # A few functions: their release binaries, zipped as cargo lambda zips them.

@@ -26,6 +26,7 @@ OUT=data/bench-uploads
 PHOTOS=data/bench-photos
 python3 scripts/fetch-model.py >/dev/null
 python3 scripts/fetch-detectors.py >/dev/null
+python3 scripts/fetch-objects.py >/dev/null
 cargo build --release -q -p local-api -p pictures-tools
 base="http://127.0.0.1:$PORT"
 if curl -s -o /dev/null "$base/health"; then echo "port $PORT is busy; set BENCH_PORT" >&2; exit 1; fi

@@ -22,6 +22,7 @@ command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteract
 scripts/ensure-mariadb.sh
 python3 scripts/fetch-model.py >/dev/null
 python3 scripts/fetch-detectors.py >/dev/null
+python3 scripts/fetch-objects.py >/dev/null
 cargo build --release -q -p local-api -p pictures-tools -p post-image -p get-images -p get-image -p get-tags
 mkdir -p "$OUT"
 

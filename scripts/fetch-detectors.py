@@ -8,6 +8,8 @@ file in MODEL_DIR (default data/models) that the pure-Rust interpreter in
 shared/src/tagger/people/ reads:
 
   face-detector.safetensors  <- face_detection_short_range.tflite (BlazeFace)
+  face-detector-full.safetensors <- face_detection_full_range_sparse.tflite
+                                (BlazeFace full range, for small faces)
   pose-detector.safetensors  <- pose_detection.tflite (BlazePose's person detector)
 
 Weights stored as float16 (DEQUANTIZE ops) or sparse float16 (DENSIFY ops)
@@ -38,6 +40,11 @@ MODELS = {
         "mediapipe/modules/face_detection/face_detection_short_range.tflite",
         "bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8",
         "37b3cf81238f32d5d7d63d04404007affa36b14c19bae8f5d1e898f3e45ca50a",
+    ),
+    "face-detector-full.safetensors": (
+        "mediapipe/modules/face_detection/face_detection_full_range_sparse.tflite",
+        "2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1",
+        "11ec4af8033946ee39241ec0d82018b7266392577533bb9de60498d32b7363f6",
     ),
     "pose-detector.safetensors": (
         "mediapipe/modules/pose_detection/pose_detection.tflite",
@@ -309,7 +316,7 @@ def main():
                if not (want and os.path.exists(os.path.join(model_dir, out))
                        and sha256(os.path.join(model_dir, out)) == want)]
     if not pending:
-        print(f"{model_dir}: face and pose detectors present")
+        print(f"{model_dir}: face (short and full range) and pose detectors present")
         return
     ensure_tflite()
     os.makedirs(model_dir, exist_ok=True)

@@ -253,7 +253,7 @@ impl Tagger for ImaggaTagger {
         self.unstage(&staged).await;
         Ok(Tagging {
             tags: tags?,
-            faces: None,
+            ..Tagging::default()
         })
     }
 }

@@ -6,14 +6,17 @@ use std::sync::Arc;
 
 use crate::domain::{ImageData, Tag};
 
+mod graph;
 mod imagga;
 // The numeric kernels, at their old paths.
 pub use pictures_kernels::{dense, depthwise, quantized};
 pub mod local;
+pub mod objects;
 pub mod people;
 
 pub use imagga::{ImageKitConfig, ImaggaConfig, ImaggaTagger, Staging};
 pub use local::LocalTagger;
+pub use objects::{BoundingBox, DetectedObject};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TaggerError {
@@ -36,6 +39,9 @@ pub struct Tagging {
     pub tags: Vec<Tag>,
     /// Faces seen, when the tagger looks for them.
     pub faces: Option<u32>,
+    /// Each thing the object detector found and where, best first; empty
+    /// when the tagger has no detector. Unfiltered like `tags`.
+    pub objects: Vec<DetectedObject>,
 }
 
 #[async_trait]

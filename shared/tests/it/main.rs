@@ -15,6 +15,7 @@ mod emulator;
 mod faults;
 mod imagga_client;
 mod local_tagger;
+mod objects;
 mod openapi;
 mod people;
 mod retag;

@@ -13,12 +13,14 @@ use std::path::Path;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
 
+use super::objects::ObjectDetector;
 use super::people::PeopleDetector;
 use super::{Tagger, TaggerError, Tagging};
 use crate::domain::{ImageData, Tag, TagSource};
 
 mod calibration;
 mod net;
+mod objects;
 pub mod preprocess;
 
 pub use calibration::Calibration;
@@ -114,6 +116,8 @@ pub struct LocalTagger {
     vocabulary: Arc<Vocabulary>,
     /// Faces and bodies, which ImageNet's classes miss; None when off or absent.
     people: Option<Arc<PeopleDetector>>,
+    /// Every COCO object and where (local/objects.rs); None when off or absent.
+    objects: Option<Arc<ObjectDetector>>,
     /// One inference per core at a time: more only queues memory.
     permits: Semaphore,
 }
@@ -132,7 +136,8 @@ impl LocalTagger {
                 });
             }
         };
-        Self::load_with(model_dir, people)
+        let objects = objects::enabled()?;
+        Ok(Self::load_with(model_dir, people)?.with_objects(model_dir, objects))
     }
 
     /// A missing or unreadable detector leaves the classifier alone, warned.
@@ -156,6 +161,7 @@ impl LocalTagger {
             model: Arc::new(model),
             vocabulary: Arc::new(vocabulary),
             people,
+            objects: None,
             permits: Semaphore::new(cores),
         })
     }
@@ -189,6 +195,7 @@ impl LocalTagger {
         let model = self.model.clone();
         let vocabulary = self.vocabulary.clone();
         let people = self.people.clone();
+        let detector = self.objects.clone();
         let image = decoded.is_none().then(|| image.clone());
         crate::cpu::run(move || {
             let rgb = match (decoded, image) {
@@ -203,16 +210,26 @@ impl LocalTagger {
             };
             // The classifier and the detectors side by side on rayon's pool:
             // one picture's answer waits for the slower of them, not both.
-            let (probabilities, seen) = rayon::join(
+            let (probabilities, (seen, found)) = rayon::join(
                 || model.classify(&prepare(&rgb)),
-                || people.map(|people| people.detect(&rgb)),
+                || {
+                    rayon::join(
+                        || people.map(|people| people.detect(&rgb)),
+                        || detector.as_ref().map(|d| d.detect(&rgb)),
+                    )
+                },
             );
             let mut tags = vocabulary.tags(&probabilities);
             let faces = seen.map(|seen| {
                 super::people::merge(&mut tags, seen.tags());
                 seen.faces.len() as u32
             });
-            Ok(Tagging { tags, faces })
+            let objects = objects::merge(&mut tags, detector.as_deref(), found);
+            Ok(Tagging {
+                tags,
+                faces,
+                objects,
+            })
         })
         .await
         .map_err(|e| TaggerError::Failed(format!("tagging failed: {e}")))?

@@ -1,6 +1,7 @@
-//! People in a photo: MediaPipe's BlazeFace short-range face detector and
-//! BlazePose's person detector, run in pure Rust beside the classifier,
-//! whose 1,000 ImageNet classes include no person.
+//! People in a photo: MediaPipe's BlazeFace face detectors (short range,
+//! and full range for the small faces of group photos) and BlazePose's
+//! person detector, run in pure Rust beside the classifier, whose 1,000
+//! ImageNet classes include no person.
 //!
 //! The models come from `make model` (scripts/fetch-detectors.py converts
 //! them from the PyPI mediapipe 0.10.14 wheel). Each sees the whole image,
@@ -11,18 +12,18 @@ use image::RgbImage;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::analysis::scale_long_side;
+use crate::analysis::{Filter, resize, scale_long_side};
 use crate::domain::{Tag, TagSource};
 use crate::tagger::local::LoadError;
 
-mod graph;
 pub mod ssd;
 
-use graph::Graph;
+use super::graph::Graph;
 use ssd::{RawDetection, SsdOptions};
 
 /// The files `make model` writes into `MODEL_DIR`.
 pub const FACE_FILE: &str = "face-detector.safetensors";
+pub const FACE_FULL_FILE: &str = "face-detector-full.safetensors";
 pub const POSE_FILE: &str = "pose-detector.safetensors";
 
 /// BlazeFace short range (faces within about two metres of the camera),
@@ -30,16 +31,36 @@ pub const POSE_FILE: &str = "pose-detector.safetensors";
 const FACE: SsdOptions = SsdOptions {
     size: 128,
     strides: &[8, 16, 16, 16],
+    per_layer: 2,
     coords: 16,
     score_clip: 100.0,
     min_score: 0.5,
     min_suppression: 0.3,
 };
 
+/// BlazeFace full range (faces up to about five metres away), with the
+/// options of MediaPipe's face_detection_full_range graph.
+const FACE_FULL: SsdOptions = SsdOptions {
+    size: 192,
+    strides: &[4],
+    per_layer: 1,
+    coords: 16,
+    score_clip: 100.0,
+    min_score: 0.6,
+    min_suppression: 0.3,
+};
+
+/// A full-range face counts only when the short-range detector, shown the
+/// crop around it (the box widened this many times, as a close-up), finds
+/// a face there too: the full-range model alone also answers cats' and
+/// pandas' faces.
+const CONFIRM_CONTEXT: f32 = 2.0;
+
 /// The person detector of MediaPipe's pose_detection graph.
 const POSE: SsdOptions = SsdOptions {
     size: 224,
     strides: &[8, 16, 32, 32, 32],
+    per_layer: 2,
     coords: 12,
     score_clip: 100.0,
     min_score: 0.5,
@@ -90,6 +111,18 @@ pub struct Detection {
 impl Detection {
     pub fn width(&self) -> f32 {
         self.xmax - self.xmin
+    }
+
+    pub fn height(&self) -> f32 {
+        self.ymax - self.ymin
+    }
+
+    fn centre(&self) -> (f32, f32) {
+        ((self.xmin + self.xmax) / 2.0, (self.ymin + self.ymax) / 2.0)
+    }
+
+    fn contains(&self, (x, y): (f32, f32)) -> bool {
+        (self.xmin..=self.xmax).contains(&x) && (self.ymin..=self.ymax).contains(&y)
     }
 }
 
@@ -218,6 +251,7 @@ fn letterbox(img: &RgbImage, side: u32) -> (Vec<f32>, Placement) {
 
 pub struct PeopleDetector {
     face: Detector,
+    face_full: Detector,
     pose: Detector,
 }
 
@@ -231,6 +265,12 @@ impl PeopleDetector {
                 "regressors",
                 "classificators",
             )?,
+            face_full: Detector::load(
+                &model_dir.join(FACE_FULL_FILE),
+                &FACE_FULL,
+                "Identity",
+                "Identity_1",
+            )?,
             pose: Detector::load(&model_dir.join(POSE_FILE), &POSE, "Identity", "Identity_1")?,
         })
     }
@@ -243,8 +283,11 @@ impl PeopleDetector {
         }
         // One costly shrink of a large image; the face input comes from it.
         let pose_in = scale_long_side(img, POSE.size as u32);
+        let mut faces = self.faces_in(&pose_in, (w, h));
+        let far = self.far_faces(img, &pose_in, &faces);
+        faces.extend(far);
         People {
-            faces: self.faces_in(&pose_in, (w, h)),
+            faces,
             persons: self.pose.detect(&pose_in, (w, h)),
             width: w,
             height: h,
@@ -255,6 +298,52 @@ impl PeopleDetector {
     fn faces_in(&self, scaled: &RgbImage, source: (u32, u32)) -> Vec<Detection> {
         self.face
             .detect(&scale_long_side(scaled, FACE.size as u32), source)
+    }
+
+    /// The faces the full-range detector finds that the short-range one
+    /// did not, each confirmed on its close-up (`CONFIRM_CONTEXT`).
+    fn far_faces(&self, img: &RgbImage, scaled: &RgbImage, near: &[Detection]) -> Vec<Detection> {
+        let small = scale_long_side(scaled, FACE_FULL.size as u32);
+        self.face_full
+            .detect(&small, img.dimensions())
+            .into_iter()
+            .filter(|f| {
+                !near
+                    .iter()
+                    .any(|n| n.contains(f.centre()) || f.contains(n.centre()))
+            })
+            .filter(|f| self.confirmed(img, f))
+            .collect()
+    }
+
+    /// Whether the short-range detector sees a face centred inside `f` when
+    /// shown the square around it, `CONFIRM_CONTEXT` times its size.
+    fn confirmed(&self, img: &RgbImage, f: &Detection) -> bool {
+        let (w, h) = (img.width() as f32, img.height() as f32);
+        let side = f.width().max(f.height()) * CONFIRM_CONTEXT;
+        let (cx, cy) = f.centre();
+        let x0 = (cx - side / 2.0).clamp(0.0, w - 1.0).floor();
+        let y0 = (cy - side / 2.0).clamp(0.0, h - 1.0).floor();
+        let x1 = (cx + side / 2.0).clamp(x0 + 1.0, w);
+        let y1 = (cy + side / 2.0).clamp(y0 + 1.0, h);
+        let (cw, ch) = ((x1 - x0).round() as u32, (y1 - y0).round() as u32);
+        if cw < 4 || ch < 4 {
+            return false;
+        }
+        let size = FACE.size as f32;
+        let scale = size / cw.max(ch) as f32;
+        let to = |n: u32| ((n as f32 * scale).round() as u32).clamp(1, FACE.size as u32);
+        let crop = resize(
+            img,
+            to(cw),
+            to(ch),
+            Filter::Triangle,
+            Some((x0 as u32, y0 as u32, cw, ch)),
+        );
+        self.face.detect(&crop, (cw, ch)).iter().any(|d| {
+            let (dx, dy) = d.centre();
+            f.contains((dx + x0, dy + y0))
+        })
     }
 
     /// Where each detector's time goes on `img`, op by op (for

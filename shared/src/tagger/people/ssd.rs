@@ -9,6 +9,9 @@ pub struct SsdOptions {
     pub size: usize,
     /// One entry per anchor layer; layers with equal strides share a grid.
     pub strides: &'static [usize],
+    /// Anchors per layer and cell: 2 with MediaPipe's interpolated scale,
+    /// 1 without (the full-range face detector).
+    pub per_layer: usize,
     /// Values per anchor: 4 box values, then (x, y) per keypoint.
     pub coords: usize,
     /// Raw scores are clipped to ±this before the sigmoid.
@@ -31,7 +34,8 @@ pub struct RawDetection {
 }
 
 /// Anchor centres, normalised. With one aspect ratio (1.0) plus the
-/// interpolated scale there are two anchors per layer and cell; layers of
+/// interpolated scale there are two anchors per layer and cell (one
+/// without it); layers of
 /// the same stride stack theirs on one grid. Anchor sizes are fixed at 1, so
 /// only the centres matter.
 pub fn anchors(options: &SsdOptions) -> Vec<(f32, f32)> {
@@ -43,7 +47,7 @@ pub fn anchors(options: &SsdOptions) -> Vec<(f32, f32)> {
         while same < strides.len() && strides[same] == strides[layer] {
             same += 1;
         }
-        let per_cell = 2 * (same - layer);
+        let per_cell = options.per_layer * (same - layer);
         let cells = options.size.div_ceil(strides[layer]);
         for y in 0..cells {
             for x in 0..cells {
@@ -147,6 +151,7 @@ mod tests {
     const FACE: SsdOptions = SsdOptions {
         size: 128,
         strides: &[8, 16, 16, 16],
+        per_layer: 2,
         coords: 16,
         score_clip: 100.0,
         min_score: 0.5,
@@ -171,6 +176,14 @@ mod tests {
             ..FACE
         };
         assert_eq!(anchors(&pose).len(), 2254);
+        let full = SsdOptions {
+            size: 192,
+            strides: &[4],
+            per_layer: 1,
+            ..FACE
+        };
+        assert_eq!(anchors(&full).len(), 2304);
+        assert_eq!(anchors(&full)[1], (1.5 / 48.0, 0.5 / 48.0));
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! A small interpreter for the float graphs scripts/fetch-detectors.py
-//! converts from TFLite: ten ops in NHWC layout, batch 1.
+//! A small interpreter for the float graphs the fetch scripts convert:
+//! scripts/fetch-detectors.py from TFLite (the people detectors),
+//! scripts/fetch-objects.py from TensorFlow.js (the object detector).
+//! Fifteen ops in NHWC layout, batch 1, named as TFLite names them.
 //!
 //! 1x1 convolutions (most of the work) are products in 8 bits where the
 //! CPU has AVX-512 VNNI (`tagger::quantized`: per-channel weights, per-pixel
@@ -62,6 +64,11 @@ struct OpSpec {
     align_corners: bool,
     #[serde(default)]
     half_pixel_centers: bool,
+    /// HARD_SWISH, HARD_SIGMOID: `scale * relu6(x + offset)` (times x).
+    #[serde(default)]
+    scale: f32,
+    #[serde(default)]
+    offset: f32,
 }
 
 fn activation(name: &str) -> Result<Activation, LoadError> {
@@ -177,6 +184,24 @@ enum Kind {
         align_corners: bool,
         half_pixel_centers: bool,
     },
+    /// MobileNetV3's `x * relu6(x + offset) * scale`.
+    HardSwish {
+        offset: f32,
+        scale: f32,
+    },
+    /// Its gate: `relu6(x + offset) * scale`.
+    HardSigmoid {
+        offset: f32,
+        scale: f32,
+    },
+    /// Elementwise product; the second operand is the same shape or one
+    /// value per channel (squeeze-and-excitation's gate).
+    Mul {
+        per_channel: bool,
+    },
+    /// The mean over height and width, per channel.
+    Mean,
+    Logistic,
 }
 
 impl Op {
@@ -194,6 +219,11 @@ impl Op {
             Kind::Concat(_) => "concat".into(),
             Kind::DepthToSpace(_) => "depth to space".into(),
             Kind::ResizeBilinear { .. } => "resize".into(),
+            Kind::HardSwish { .. } => "hard swish".into(),
+            Kind::HardSigmoid { .. } => "hard sigmoid".into(),
+            Kind::Mul { .. } => "mul".into(),
+            Kind::Mean => "mean".into(),
+            Kind::Logistic => "logistic".into(),
         }
     }
 }
@@ -398,6 +428,41 @@ impl Graph {
                         half_pixel_centers: spec.half_pixel_centers,
                     }
                 }
+                "HARD_SWISH" | "HARD_SIGMOID" => {
+                    if **first != spec.shape {
+                        return Err(bad(format!("{}: shapes differ", spec.op)));
+                    }
+                    let (offset, scale) = (spec.offset, spec.scale);
+                    if spec.op == "HARD_SWISH" {
+                        Kind::HardSwish { offset, scale }
+                    } else {
+                        Kind::HardSigmoid { offset, scale }
+                    }
+                }
+                "MUL" => {
+                    let [a, b] = in_shapes[..] else {
+                        return Err(bad("MUL: two operands".into()));
+                    };
+                    let (a, b) = (Hwc::of(a)?, Hwc::of(b)?);
+                    let per_channel = (b.h, b.w) == (1, 1) && b.c == a.c && a != b;
+                    if (a != b && !per_channel) || **first != spec.shape {
+                        return Err(bad("MUL: only same shapes or one value per channel".into()));
+                    }
+                    Kind::Mul { per_channel }
+                }
+                "MEAN" => {
+                    let (i, o) = (Hwc::of(first)?, Hwc::of(&spec.shape)?);
+                    if (o.h, o.w, o.c) != (1, 1, i.c) {
+                        return Err(bad("MEAN: only over height and width".into()));
+                    }
+                    Kind::Mean
+                }
+                "LOGISTIC" => {
+                    if **first != spec.shape {
+                        return Err(bad("LOGISTIC: shapes differ".into()));
+                    }
+                    Kind::Logistic
+                }
                 other => return Err(bad(format!("operator {other} is not supported"))),
             };
             shapes.insert(spec.out, spec.shape.clone());
@@ -521,6 +586,32 @@ impl Graph {
                     align_corners,
                     half_pixel_centers,
                 } => resize_bilinear(x, i, o, *align_corners, *half_pixel_centers),
+                &Kind::HardSwish { offset, scale } => x
+                    .iter()
+                    .map(|&v| v * (v + offset).clamp(0.0, 6.0) * scale)
+                    .collect(),
+                &Kind::HardSigmoid { offset, scale } => x
+                    .iter()
+                    .map(|&v| (v + offset).clamp(0.0, 6.0) * scale)
+                    .collect(),
+                Kind::Mul { per_channel } => {
+                    let y = get(op.inputs[1]);
+                    let mut out = x.to_vec();
+                    if *per_channel {
+                        for px in out.chunks_exact_mut(i.c) {
+                            for (a, b) in px.iter_mut().zip(y) {
+                                *a *= b;
+                            }
+                        }
+                    } else {
+                        for (a, b) in out.iter_mut().zip(y) {
+                            *a *= b;
+                        }
+                    }
+                    out
+                }
+                Kind::Mean => mean(x, i),
+                Kind::Logistic => x.iter().map(|&v| 1.0 / (1.0 + (-v).exp())).collect(),
             };
             debug_assert_eq!(out.len(), op.out_len);
             for &t in &op.free {
@@ -668,6 +759,19 @@ fn max_pool(x: &[f32], i: Hwc, o: Hwc, win: &Window) -> Vec<f32> {
         }
     }
     out
+}
+
+/// Per-channel mean over all pixels, summed in f64 (a 128x128 map of
+/// small values would lose digits in f32).
+fn mean(x: &[f32], i: Hwc) -> Vec<f32> {
+    let mut sum = vec![0.0f64; i.c];
+    for px in x.chunks_exact(i.c) {
+        for (s, &v) in sum.iter_mut().zip(px) {
+            *s += f64::from(v);
+        }
+    }
+    let n = (i.h * i.w) as f64;
+    sum.into_iter().map(|s| (s / n) as f32).collect()
 }
 
 /// TensorFlow's DCR order: input channel `(dy * b + dx) * c_out + c`.
