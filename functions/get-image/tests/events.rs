@@ -27,8 +27,8 @@ async fn a_picture_with_its_data_on_both_routes() {
         // Part 1's fields, and what Part 2 adds to every picture.
         let mut expected = vec![
             "data", "date", "id", "size", "tags", "camera", "colors", "faces", "format", "gps",
-            "hash", "height", "name", "owner", "private", "status", "taken_at", "view_url",
-            "width",
+            "objects", "hash", "height", "name", "owner", "private", "status", "taken_at",
+            "view_url", "width",
         ];
         expected.sort();
         assert_eq!(keys, expected, "{v}");

@@ -29,8 +29,9 @@ async fn listings_searches_and_pages() {
             .collect();
         keys.sort();
         let mut expected = vec![
-            "date", "id", "size", "tags", "camera", "colors", "faces", "format", "gps", "hash",
-            "height", "name", "owner", "private", "status", "taken_at", "view_url", "width",
+            "date", "id", "size", "tags", "camera", "colors", "faces", "format", "gps", "objects",
+            "hash", "height", "name", "owner", "private", "status", "taken_at", "view_url",
+            "width",
         ];
         expected.sort();
         assert_eq!(keys, expected, "{v}: listings carry no data");

@@ -34,8 +34,8 @@ async fn uploads_answer_201_with_the_picture_and_its_location() {
         // Part 1's fields, and what Part 2 adds to every picture.
         let mut expected = vec![
             "data", "date", "id", "size", "tags", "camera", "colors", "faces", "format", "gps",
-            "hash", "height", "name", "owner", "private", "status", "taken_at", "view_url",
-            "width",
+            "objects", "hash", "height", "name", "owner", "private", "status", "taken_at",
+            "view_url", "width",
         ];
         expected.sort();
         assert_eq!(keys, expected, "{v}");

@@ -60,6 +60,7 @@ pub(crate) const MYSQL_STEPS: &[Step] = steps!("mysql":
     "0011_upload_dedup",
     "0012_bytewise_ids",
     "0013_closed_accounts",
+    "0014_objects",
 );
 
 pub(crate) const SQLITE_STEPS: &[Step] = steps!("sqlite":
@@ -76,6 +77,7 @@ pub(crate) const SQLITE_STEPS: &[Step] = steps!("sqlite":
     "0011_upload_dedup",
     "0012_bytewise_ids",
     "0013_closed_accounts",
+    "0014_objects",
 );
 
 /// Where a crash test stops a migration: after this many statements have

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::domain::{
-    Account, DateRange, Facts, Inserted, KeyInfo, KeyOwner, NewPicture, Picture, PictureStats,
-    SearchQuery, Status, Tag, TagJob, TagStat, UploadLink, UploadSlot, Visibility,
+    Account, DateRange, DetectedObject, Facts, Inserted, KeyInfo, KeyOwner, NewPicture, Picture,
+    PictureStats, SearchQuery, Status, Tag, TagJob, TagStat, UploadLink, UploadSlot, Visibility,
 };
 
 mod accounts;
@@ -119,7 +119,8 @@ pub trait Pictures: Send + Sync {
 
     /// Replaces the tags that are not a person's by `tags`, sets the status,
     /// moves the statistics and takes the picture off the queue, in one
-    /// transaction (with the faces seen, when the tagger counts them).
+    /// transaction (with the faces seen, when the tagger counts them, and
+    /// the objects found, which replace the old ones when given).
     /// `false` when there is no such picture.
     async fn set_tags(
         &self,
@@ -128,6 +129,7 @@ pub trait Pictures: Send + Sync {
         status: Status,
         failure: Option<&str>,
         faces: Option<u32>,
+        objects: Option<&[DetectedObject]>,
     ) -> Result<bool, DbError>;
 
     /// Privacy, name and a person's tags, statistics following, in one

@@ -20,8 +20,8 @@ use super::stats::StatsPlan;
 use super::{DbError, PictureChange, Pictures};
 use crate::domain::types::TagOrigin;
 use crate::domain::{
-    ColorShare, DateRange, Facts, Gps, ImageFormat, Inserted, NearColor, NewPicture, Order,
-    Picture, SearchQuery, Status, Tag, TagSource, TagStat, Visibility, scope_of,
+    ColorShare, DateRange, DetectedObject, Facts, Gps, ImageFormat, Inserted, NearColor,
+    NewPicture, Order, Picture, SearchQuery, Status, Tag, TagSource, TagStat, Visibility, scope_of,
 };
 
 pub struct SqliteDatabase {
@@ -206,6 +206,18 @@ fn encode_colors(colors: &[ColorShare]) -> Option<String> {
     serde_json::to_string(&items).ok()
 }
 
+/// The objects as stored: JSON `[{label, confidence, box}]`; `None` for none.
+fn encode_objects(objects: &[DetectedObject]) -> Option<String> {
+    (!objects.is_empty())
+        .then(|| serde_json::to_string(objects).ok())
+        .flatten()
+}
+
+fn decode_objects(text: Option<String>) -> Vec<DetectedObject> {
+    text.and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
+}
+
 fn decode_colors(text: Option<String>) -> Vec<ColorShare> {
     let Some(text) = text else { return Vec::new() };
     let items: Vec<(String, f64)> = serde_json::from_str(&text).unwrap_or_default();
@@ -332,7 +344,7 @@ fn group_tags(
 /// The columns of a picture, in the order `pictures_from` reads them.
 pub(super) const PICTURE_COLUMNS: &str = "p.id, p.path, p.size, p.date, p.tag_list, p.owner, \
     p.private, p.name, p.status, p.failure, p.external_id, p.hash, p.format, p.width, p.height, \
-    p.camera, p.taken_at, p.gps_lat, p.gps_lon, p.colors, p.phash, p.faces, p.analyzed";
+    p.camera, p.taken_at, p.gps_lat, p.gps_lon, p.colors, p.phash, p.faces, p.analyzed, p.objects";
 
 /// A tag row to remove from the statistics: (tag, confidence as stored).
 type OldTag = (String, f32);
@@ -417,6 +429,7 @@ macro_rules! sql_database {
                                     phash: r.try_get::<Option<i64>, _>(20)?.map(|v| v as u64),
                                     faces: r.try_get::<Option<i64>, _>(21)?.map(|v| v as u32),
                                     analyzed: r.try_get::<i64, _>(22)? != 0,
+                                    objects: decode_objects(r.try_get(23)?),
                                 },
                             },
                             tags.is_some(),
@@ -640,7 +653,7 @@ macro_rules! sql_database {
                 sqlx::query(
                     "UPDATE pictures SET hash = COALESCE(hash, ?), format = ?, width = ?, height = ?, camera = ?, \
                      taken_at = ?, gps_lat = ?, gps_lon = ?, colors = ?, phash = ?, ph0 = ?, ph1 = ?, ph2 = ?, ph3 = ?, \
-                     faces = COALESCE(?, faces), analyzed = ? WHERE id = ?",
+                     faces = COALESCE(?, faces), objects = COALESCE(?, objects), analyzed = ? WHERE id = ?",
                 )
                 .bind(&facts.hash)
                 .bind(facts.format.map(|f| f.as_str()))
@@ -657,6 +670,7 @@ macro_rules! sql_database {
                 .bind(bands.map(|b| b[2]))
                 .bind(bands.map(|b| b[3]))
                 .bind(facts.faces.map(i64::from))
+                .bind(encode_objects(&facts.objects))
                 .bind(i64::from(facts.analyzed))
                 .bind(id)
                 .execute(&mut **tx)
@@ -818,6 +832,7 @@ macro_rules! sql_database {
                 status: Status,
                 failure: Option<&str>,
                 faces: Option<u32>,
+                objects: Option<&[DetectedObject]>,
             ) -> Result<bool, sqlx::Error> {
                 let mut tx = self.pool.begin().await?;
                 let Some((date, owner, private, ..)) = Self::lock_picture(&mut tx, id).await? else {
@@ -840,10 +855,12 @@ macro_rules! sql_database {
                     .collect();
                 Self::add_tags(&mut tx, id, &date, &scope, &fresh).await?;
                 Self::refresh_tag_list(&mut tx, id).await?;
-                sqlx::query("UPDATE pictures SET status = ?, failure = ?, faces = COALESCE(?, faces) WHERE id = ?")
+                sqlx::query("UPDATE pictures SET status = ?, failure = ?, faces = COALESCE(?, faces), objects = COALESCE(?, objects) WHERE id = ?")
                     .bind(status.as_str())
                     .bind(failure)
                     .bind(faces.map(i64::from))
+                    // Given: replaced whole (`[]` for none); not given: kept.
+                    .bind(objects.map(|o| encode_objects(o).unwrap_or_else(|| "[]".into())))
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
@@ -1035,9 +1052,9 @@ macro_rules! sql_database {
                 self.retrying(|| self.insert_once(picture, &tag_list)).await
             }
 
-            async fn set_tags(&self, id: i64, tags: &[Tag], status: Status, failure: Option<&str>, faces: Option<u32>) -> Result<bool, DbError> {
+            async fn set_tags(&self, id: i64, tags: &[Tag], status: Status, failure: Option<&str>, faces: Option<u32>, objects: Option<&[DetectedObject]>) -> Result<bool, DbError> {
                 self.ready().await?;
-                self.retrying(|| self.set_tags_once(id, tags, status, failure, faces)).await
+                self.retrying(|| self.set_tags_once(id, tags, status, failure, faces, objects)).await
             }
 
             async fn change_picture(&self, id: i64, change: &PictureChange) -> Result<bool, DbError> {

@@ -49,6 +49,7 @@ pub fn header_facts(image: &ImageData, hash: Option<String>) -> Facts {
         colors: Vec::new(),
         phash: None,
         faces: None,
+        objects: Vec::new(),
         analyzed: false,
     }
 }

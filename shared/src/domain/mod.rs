@@ -27,8 +27,9 @@ pub use pictures::{
 pub use queue::TagJob;
 pub use retag::{Retagged, retag, retag_all};
 pub use types::{
-    COLOR_RADIUS, ColorDistance, ColorShare, Confidence, DateRange, Facts, Gps, Inserted, Limit,
-    NearColor, NewPicture, Order, Picture, PictureId, SearchQuery, Status, Tag, TagList, TagSource,
-    TagStat, normalize_tag, round2, select_tags, sort_tags, utc_now,
+    BoundingBox, COLOR_RADIUS, ColorDistance, ColorShare, Confidence, DateRange, DetectedObject,
+    Facts, Gps, Inserted, Limit, NearColor, NewPicture, Order, Picture, PictureId, SearchQuery,
+    Status, Tag, TagList, TagSource, TagStat, normalize_tag, round2, select_objects, select_tags,
+    sort_tags, utc_now,
 };
 pub use uploads::{UploadLink, UploadSlot};

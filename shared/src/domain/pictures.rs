@@ -10,7 +10,7 @@ use super::types::{
     Confidence, DateRange, Facts, Inserted, Picture, PictureId, SearchQuery, Status, Tag,
     TagSource, TagStat,
 };
-use super::{Error, ImageData, NewPicture, normalize_tag, select_tags, utc_now};
+use super::{Error, ImageData, NewPicture, normalize_tag, select_objects, select_tags, utc_now};
 use crate::analysis::DecodeBudget;
 use crate::app::App;
 use crate::auth::hex;
@@ -191,6 +191,7 @@ pub async fn register(app: &App, caller: &Caller, upload: Upload) -> Result<Regi
         Some(small) => {
             let tagging = app.tagger.tag_decoded(&upload.image, small).await?;
             facts.faces = tagging.faces;
+            facts.objects = select_objects(tagging.objects, upload.min);
             (select_tags(tagging.tags, upload.min), Status::Tagged)
         }
     };

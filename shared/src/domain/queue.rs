@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::types::{Confidence, Status};
-use super::{Error, ImageData, select_tags};
+use super::{Error, ImageData, select_objects, select_tags};
 use crate::app::App;
 use crate::auth::unix_now;
 use crate::store::StoreError;
@@ -76,13 +76,13 @@ pub async fn run_job(app: &App, job: &TagJob, backoff: bool) -> Result<JobOutcom
         JobOutcome::Tagged | JobOutcome::Gone => {}
         JobOutcome::Failed(reason) => {
             app.db
-                .set_tags(id, &[], Status::Failed, Some(reason), None)
+                .set_tags(id, &[], Status::Failed, Some(reason), None, None)
                 .await?;
         }
         JobOutcome::Retry(reason) if job.attempts >= app.settings.tag_max_attempts => {
             let reason = format!("gave up after {} tries: {reason}", job.attempts);
             app.db
-                .set_tags(id, &[], Status::Failed, Some(&reason), None)
+                .set_tags(id, &[], Status::Failed, Some(&reason), None, None)
                 .await?;
             return Ok(JobOutcome::Failed(reason));
         }
@@ -130,7 +130,14 @@ async fn tag_job(app: &App, job: &TagJob) -> Result<JobOutcome, Error> {
             let tags = select_tags(tagging.tags, min);
             match app
                 .db
-                .set_tags(job.picture_id, &tags, Status::Tagged, None, tagging.faces)
+                .set_tags(
+                    job.picture_id,
+                    &tags,
+                    Status::Tagged,
+                    None,
+                    tagging.faces,
+                    Some(&select_objects(tagging.objects, min)),
+                )
                 .await?
             {
                 true => Ok(JobOutcome::Tagged),

@@ -5,7 +5,7 @@
 
 use super::caller::Caller;
 use super::types::{Confidence, Picture, PictureId, Status};
-use super::{Error, ImageData, select_tags};
+use super::{Error, ImageData, select_objects, select_tags};
 use crate::app::App;
 
 /// Re-tags one picture from its stored file (its owner or an admin).
@@ -24,7 +24,14 @@ pub async fn retag(
     let tags = select_tags(tagging.tags, min);
     if !app
         .db
-        .set_tags(picture.id, &tags, Status::Tagged, None, tagging.faces)
+        .set_tags(
+            picture.id,
+            &tags,
+            Status::Tagged,
+            None,
+            tagging.faces,
+            Some(&select_objects(tagging.objects, min)),
+        )
         .await?
     {
         return Err(Error::no_picture(picture.id));

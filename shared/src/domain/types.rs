@@ -424,6 +424,26 @@ impl ColorShare {
     }
 }
 
+/// A box in relative coordinates: 0..1 of the image's width and height,
+/// from its top-left corner (as Rekognition's `Instances[].BoundingBox`).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BoundingBox {
+    pub x: f64,
+    pub y: f64,
+    pub w: f64,
+    pub h: f64,
+}
+
+/// One thing the detector found: its COCO class name, how sure it is
+/// (calibrated, 0..=100, like a tag's confidence) and where it is.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DetectedObject {
+    pub label: String,
+    pub confidence: f64,
+    #[serde(rename = "box")]
+    pub bbox: BoundingBox,
+}
+
 /// What the service reads from a picture's file: all `None` (and no
 /// colours) for rows recorded before they were read.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -444,6 +464,9 @@ pub struct Facts {
     pub phash: Option<u64>,
     /// Faces the people detector saw.
     pub faces: Option<u32>,
+    /// What the object detector found and where, best first (those at the
+    /// upload's `min_confidence` or above); empty when none was looked for.
+    pub objects: Vec<DetectedObject>,
     /// Whether the facts were read (EXIF, colours, hash) rather than unknown.
     pub analyzed: bool,
 }
@@ -557,6 +580,32 @@ pub fn normalize_tag(raw: &str) -> Option<String> {
         .collect();
     // Cutting can leave a trailing space ("a very long ... x" cut mid-gap).
     Some(name.trim_end().to_string())
+}
+
+/// At most this many objects are kept per picture, the surest first.
+pub const MAX_OBJECTS: usize = 50;
+
+/// The objects to store: those at or above `min`, the surest first, at most
+/// [`MAX_OBJECTS`], confidences to 2 decimals and boxes to 4.
+pub fn select_objects(raw: Vec<DetectedObject>, min: Confidence) -> Vec<DetectedObject> {
+    let round4 = |v: f64| (v.clamp(0.0, 1.0) * 10_000.0).round() / 10_000.0;
+    let mut kept: Vec<DetectedObject> = raw
+        .into_iter()
+        .filter(|o| o.confidence >= min.value())
+        .map(|o| DetectedObject {
+            confidence: round2(o.confidence.min(100.0)),
+            bbox: BoundingBox {
+                x: round4(o.bbox.x),
+                y: round4(o.bbox.y),
+                w: round4(o.bbox.w),
+                h: round4(o.bbox.h),
+            },
+            label: o.label,
+        })
+        .collect();
+    kept.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+    kept.truncate(MAX_OBJECTS);
+    kept
 }
 
 /// Turns a tagger's answer into the tags to store: only those at or above

@@ -7,7 +7,7 @@ use super::ApiError;
 use crate::App;
 use crate::domain::files::view_url;
 use crate::domain::image::encode_base64;
-use crate::domain::{Caller, Picture, Tag, round2};
+use crate::domain::{Caller, DetectedObject, Picture, Tag, round2};
 
 #[derive(Serialize)]
 pub struct TagBody<'a> {
@@ -65,6 +65,8 @@ pub struct PictureBody<'a> {
     pub gps: Option<GpsBody>,
     pub colors: Vec<ColorBody>,
     pub faces: Option<u32>,
+    /// What the object detector found, with boxes relative to the image.
+    pub objects: &'a [DetectedObject],
     /// How far from the picture a `similar` search started at.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub distance: Option<u32>,
@@ -124,6 +126,7 @@ pub async fn picture_body<'a>(
             })
             .collect(),
         faces: f.faces,
+        objects: &f.objects,
         distance: None,
     })
 }

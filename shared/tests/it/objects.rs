@@ -236,3 +236,76 @@ async fn the_tagger_gives_objects_and_one_person_tag() {
         .unwrap();
     assert!(plain.objects.is_empty());
 }
+
+fn local_options() -> Options {
+    Options {
+        vars: vec![
+            ("TAGGER".into(), "local".into()),
+            ("MODEL_DIR".into(), model_dir().display().to_string()),
+            ("API_KEYS".into(), "admin-key".into()),
+        ],
+        ..Options::default()
+    }
+}
+
+fn labels(picture: &serde_json::Value) -> Vec<(String, f64)> {
+    picture["objects"]
+        .as_array()
+        .unwrap_or_else(|| panic!("objects: {picture}"))
+        .iter()
+        .map(|o| {
+            let b = &o["box"];
+            for side in ["x", "y", "w", "h"] {
+                let v = b[side].as_f64().unwrap();
+                assert!((0.0..=1.0).contains(&v), "{o}");
+            }
+            (
+                o["label"].as_str().unwrap().to_string(),
+                o["confidence"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+both_backends! {
+    // A picture keeps what the detector found, at the upload's threshold:
+    // its answer, GET, the listing and a re-tag carry the same objects; a
+    // cup anywhere in it is found by `tags=cup` and counted in /tags.
+    async fn pictures_keep_their_objects(backend) {
+        let t = TestApp::start_with(backend, local_options()).await;
+        let coffee = fixture("coffee.png");
+        let r = t.post_image(&coffee, "?min_confidence=50").await;
+        assert_eq!(r.status(), 201);
+        let posted: serde_json::Value = r.json().await.unwrap();
+        let found = labels(&posted);
+        assert_eq!(found.first().map(|(l, _)| l.as_str()), Some("cup"), "{posted}");
+        assert!(found.iter().all(|(_, c)| *c >= 50.0), "{found:?}");
+        let id = posted["id"].as_i64().unwrap();
+        let got: serde_json::Value = t.get(&format!("/images/{id}")).await.json().await.unwrap();
+        assert_eq!(got["objects"], posted["objects"]);
+        let cups: serde_json::Value = t.get("/images?tags=cup").await.json().await.unwrap();
+        assert_eq!(cups.as_array().unwrap().len(), 1, "{cups}");
+        assert_eq!(cups[0]["objects"], posted["objects"]);
+        let tags: serde_json::Value = t.get("/tags").await.json().await.unwrap();
+        assert!(tags.as_array().unwrap().iter().any(|s| s["tag"] == "cup"), "{tags}");
+
+        // Above every object's confidence: none kept, the same picture.
+        let r = t.post_image(&coffee, "?min_confidence=99.99").await;
+        let strict: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(strict["objects"], serde_json::json!([]), "{strict}");
+
+        // A re-tag (an admin's: the picture is anonymous) at a stricter
+        // threshold replaces them whole.
+        let cup = found[0].1;
+        let r = t
+            .client
+            .post(format!("{}/images/{id}/retag?min_confidence={}", t.url, cup + 0.01))
+            .header("x-api-key", "admin-key")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let again: serde_json::Value = t.get(&format!("/images/{id}")).await.json().await.unwrap();
+        assert!(labels(&again).iter().all(|(_, c)| *c > cup), "{again}");
+    }
+}

@@ -618,6 +618,7 @@ fn the_checker_refuses_what_the_description_excludes() {
         "format": "png", "width": 8, "height": 8, "hash": "ab".repeat(32),
         "view_url": "/images/1/file?expires=1&sig=00", "camera": null, "taken_at": null,
         "gps": null, "colors": [{"hex": "#336699", "fraction": 0.5}], "faces": null,
+        "objects": [{"label": "cup", "confidence": 91.5, "box": {"x": 0.1, "y": 0.2, "w": 0.5, "h": 0.4}}],
     });
     let with = |base: &Value, changes: Value| {
         let mut v = base.clone();
@@ -656,6 +657,13 @@ fn the_checker_refuses_what_the_description_excludes() {
     );
     refused("ListedPicture", &with(&picture, json!({"-status": null})));
     refused("ListedPicture", &with(&picture, json!({"status": "done"})));
+    refused(
+        "ListedPicture",
+        &with(
+            &picture,
+            json!({"objects": [{"label": "cup", "confidence": 91.5, "box": {"x": 1.5, "y": 0, "w": 0.1, "h": 0.1}}]}),
+        ),
+    );
     refused("ListedPicture", &with(&picture, json!({"colour": "red"})));
     refused("ListedPicture", &with(&picture, json!({"name": 5})));
     refused("ListedPicture", &with(&picture, json!({"data": "AAAA"})));

@@ -581,7 +581,7 @@ async fn cut_fresh(backend: Backend) {
             seeded.open().migrate().await.unwrap();
         }
         let steps = seeded.strings("SELECT name FROM schema_steps").await;
-        assert_eq!(steps.len(), 13, "cut at {n}");
+        assert_eq!(steps.len(), 14, "cut at {n}");
         let schema = schema_of(&seeded).await;
         assert!(
             schema.iter().any(|c| c.contains("tags_day_stats")),

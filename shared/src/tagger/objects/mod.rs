@@ -16,12 +16,13 @@
 //! merged into the best.
 
 use image::RgbImage;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::path::Path;
 use std::time::Duration;
 
 use super::graph::Graph;
 use crate::analysis::scale_long_side;
+pub use crate::domain::{BoundingBox, DetectedObject};
 use crate::domain::{Tag, TagSource};
 use crate::tagger::local::LoadError;
 
@@ -55,26 +56,6 @@ const SAME_OBJECT_IOU: f32 = 0.5;
 /// Objects below this calibrated confidence (percent) are not reported;
 /// the caller's threshold filters the rest, as for tags.
 const REPORTED_FROM: f64 = 10.0;
-
-/// A box in relative coordinates: 0..1 of the image's width and height,
-/// from its top-left corner (as Rekognition's `Instances[].BoundingBox`).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct BoundingBox {
-    pub x: f64,
-    pub y: f64,
-    pub w: f64,
-    pub h: f64,
-}
-
-/// One thing the detector found: its COCO class name, how sure it is
-/// (calibrated, 0..=100, like a tag's confidence) and where it is.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct DetectedObject {
-    pub label: String,
-    pub confidence: f64,
-    #[serde(rename = "box")]
-    pub bbox: BoundingBox,
-}
 
 /// A heatmap peak's probability as the model gives it is too modest (a
 /// plain cup on a table peaks near 0.6), so the confidence is
