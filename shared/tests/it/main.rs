@@ -18,6 +18,7 @@ mod imagga_client;
 mod local_tagger;
 mod openapi;
 mod people;
+mod phone;
 mod retag;
 mod routes;
 mod s3_store;
