@@ -33,6 +33,9 @@ pub fn decode_small(image: &ImageData, max_side: u32) -> Result<RgbImage, String
     let bytes = image.bytes();
     let max_alloc = decode_cost(image, max_side);
     let (w, h) = image.dimensions();
+    // Coded frames are whole blocks (HEVC's up to 64 pixels), a little past
+    // the declared size; nothing larger is decoded.
+    let coded_pixels = (u64::from(w) + 64) * (u64::from(h) + 64);
     let (rgb, orientation, icc) = match image.format() {
         ImageFormat::Jpeg => decode_jpeg(bytes, max_side, max_alloc)?,
         ImageFormat::Tiff => decode_with_image(bytes, ImageFormat::Tiff, max_alloc)
@@ -40,13 +43,11 @@ pub fn decode_small(image: &ImageData, max_side: u32) -> Result<RgbImage, String
             .or_else(|first| decode_tiff(bytes, max_alloc).map_err(|_| first))?,
         // Upright already (HEIF's rotations are the container's), and in sRGB.
         ImageFormat::Heic => {
-            // Coded frames are whole 64-pixel blocks, a little past the declared size.
-            let max_pixels = (u64::from(w) + 64) * (u64::from(h) + 64);
-            let decoded = super::heif::decode_heic(bytes, max_pixels)?;
+            let decoded = super::heif::decode_heic(bytes, coded_pixels)?;
             (flatten(decoded), Orientation::NoTransforms, None)
         }
         ImageFormat::Avif => {
-            let (decoded, icc) = super::heif::decode_avif(bytes)?;
+            let (decoded, icc) = super::heif::decode_avif(bytes, coded_pixels)?;
             (flatten(decoded), Orientation::NoTransforms, icc)
         }
         format => decode_with_image(bytes, format, max_alloc)?,

@@ -47,7 +47,7 @@ pub fn is_heif(bytes: &[u8]) -> bool {
 }
 
 /// The format of the primary image (HEVC or AV1) and its size as the
-/// container declares it (`ispe`), before any rotation.
+/// container declares it (`ispe`, cropped by `clap`), before any rotation.
 pub fn primary(bytes: &[u8]) -> Result<(ImageFormat, (u32, u32)), String> {
     let file = HeifFile::parse(bytes).map_err(|e| e.to_string())?;
     let id = file.primary_id;
@@ -71,11 +71,21 @@ pub fn primary(bytes: &[u8]) -> Result<(ImageFormat, (u32, u32)), String> {
             ));
         }
     };
-    let size = file
+    let (mut w, mut h) = file
         .image_size(id)
         .map_err(|e| e.to_string())?
         .ok_or("the primary image has no size (ispe)")?;
-    Ok((format, size))
+    // Encoders code whole blocks and crop with `clap` (a 451-pixel side is coded as 452).
+    for property in file.item_properties(id).map_err(|e| e.to_string())? {
+        if let Property::CleanAperture { width, height, .. } = property {
+            let side = |(n, d): (u32, u32), coded: u32| match d {
+                0 => coded,
+                d => (n / d).clamp(1, coded),
+            };
+            (w, h) = (side(*width, w), side(*height, h));
+        }
+    }
+    Ok((format, (w, h)))
 }
 
 /// The TIFF block of the primary image's `Exif` item (past its offset
@@ -111,11 +121,24 @@ pub fn decode_heic(bytes: &[u8], max_pixels: u64) -> Result<DynamicImage, String
 }
 
 /// The primary image of an AVIF, upright (`irot` then `imir`), with any
-/// alpha; and its ICC profile, which the caller applies.
-pub fn decode_avif(bytes: &[u8]) -> Result<(DynamicImage, Option<Vec<u8>>), String> {
+/// alpha; and its ICC profile, which the caller applies. A frame larger
+/// than `max_pixels` (the AV1 sequence header's, read before libaom
+/// allocates) is refused.
+pub fn decode_avif(
+    bytes: &[u8],
+    max_pixels: u64,
+) -> Result<(DynamicImage, Option<Vec<u8>>), String> {
     use aom_decode::avif::{Avif, Image};
     let parsed = Avif::parse_avif(bytes).map_err(|e| e.to_string())?;
-    let depth = parsed.primary_item_metadata().map_or(8, |m| m.bit_depth);
+    let header = parsed.primary_item_metadata().map_err(|e| e.to_string())?;
+    let frame = u64::from(header.max_frame_width.get()) * u64::from(header.max_frame_height.get());
+    if frame > max_pixels {
+        return Err(format!(
+            "the AV1 frame ({}x{}) is larger than the image declares",
+            header.max_frame_width, header.max_frame_height
+        ));
+    }
+    let depth = header.bit_depth;
     let mut avif = Avif::from_parsed_avif_data(parsed, &aom_decode::Config { threads: 1 })
         .map_err(|e| e.to_string())?;
     let decoded = avif.convert().map_err(|e| e.to_string())?;
@@ -274,14 +297,16 @@ mod tests {
                 }
             }
         }
-        // A HEIC whose `ispe` claims 16x16 pixels: the budget priced 16x16,
-        // so heifer may not assemble the real 300x451.
-        let mut lying = phone("iphone.heic");
-        let at = lying.windows(4).position(|w| w == b"ispe").unwrap() + 8;
-        lying[at..at + 8].copy_from_slice(&[0, 0, 0, 16, 0, 0, 0, 16]);
-        let image = ImageData::from_bytes(lying).unwrap();
-        assert_eq!(image.dimensions(), (16, 16));
-        assert!(super::super::decode_small(&image, 64).is_err());
+        // Files whose `ispe` claims 16x16 pixels: the budget priced 16x16,
+        // so neither decoder may make the real frame.
+        for name in ["iphone.heic", "pixel.avif"] {
+            let mut lying = phone(name);
+            let at = lying.windows(4).position(|w| w == b"ispe").unwrap() + 8;
+            lying[at..at + 8].copy_from_slice(&[0, 0, 0, 16, 0, 0, 0, 16]);
+            let image = ImageData::from_bytes(lying).unwrap();
+            assert_eq!(image.dimensions(), (16, 16), "{name}");
+            assert!(super::super::decode_small(&image, 64).is_err(), "{name}");
+        }
     }
 
     #[test]
