@@ -66,11 +66,11 @@ for f in 12mp.jpg 12mp.heic 12mp.avif 50mp.jpg; do
   BIND=127.0.0.1:$PORT DATABASE_URL="sqlite://$db/p.db" IMAGE_STORE="$db/images" CREDENTIALS_FILE=/nonexistent \
     TAGGER=local MODEL_DIR=data/models AUTH=open RUST_LOG=warn ./target/release/local-api >"$db/log" 2>&1 &
   pid=$!
+  trap "kill $pid 2>/dev/null" EXIT
   wait_http "$base/health"
   before_load=$(load1)
   # One small upload first, so the models are loaded and warm in both figures.
-  curl -s -o /dev/null -H 'content-type: application/json' --data-binary \
-    "{\"data\":\"$(base64 -w0 tests/fixtures/images/rocket.jpg)\"}" "$base/images"
+  post tests/fixtures/images/rocket.jpg >/dev/null
   rss=$(rss_of $pid)
   read -r first id < <(post "$OUT/$f")
   peak=$(peak_of $pid)
