@@ -1,8 +1,8 @@
 # Build with the same make target CI and people use, then run only the local
-# API on a slim Debian.
+# API on a slim Debian. cmake and nasm build libaom (AVIF), linked statically.
 FROM rust:1.95-bookworm AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3-pip npm \
+ && apt-get install -y --no-install-recommends python3-pip npm cmake nasm \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

@@ -3,18 +3,18 @@ SHELL := /bin/bash
 CARGO ?= cargo
 FUNCTIONS := post-image get-images get-image get-tags manage-images accounts uploads colors web tag-image
 
-.PHONY: help run watch test lint fmt build lambda bench model calibrate services tools check-templates reconcile bench-lambda bench-scale fuzz clean backfill backfill-rows retag
+.PHONY: help run watch test lint fmt build lambda bench model calibrate services tools build-deps check-templates reconcile bench-lambda bench-scale fuzz clean backfill backfill-rows retag bench-phone
 
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-run: model ## the local API on 127.0.0.1:8080 (BIND overrides) with the embedded defaults
+run: build-deps model ## the local API on 127.0.0.1:8080 (BIND overrides) with the embedded defaults
 	$(CARGO) run --release -p local-api
 
-watch: model tools ## every function under `cargo lambda watch` on 127.0.0.1:9000 (the production routes), embedded defaults
+watch: build-deps model tools ## every function under `cargo lambda watch` on 127.0.0.1:9000 (the production routes), embedded defaults
 	.venv/bin/cargo-lambda lambda watch -A 127.0.0.1 -P 9000
 
-test: model services tools ## every test (SQLite and MariaDB/MySQL, local API and cargo lambda watch, the CLI), the template and compose checks, schemathesis, the gallery in Chromium
+test: build-deps model services tools ## every test (SQLite and MariaDB/MySQL, local API and cargo lambda watch, the CLI), the template and compose checks, schemathesis, the gallery in Chromium
 	@if command -v cargo-nextest >/dev/null 2>&1; then \
 	  PATH="$$HOME/.cargo/bin:$$PATH" $(CARGO) nextest run --workspace --exclude pictures-tools --no-fail-fast; \
 	else \
@@ -24,17 +24,17 @@ test: model services tools ## every test (SQLite and MariaDB/MySQL, local API an
 	scripts/schemathesis.sh
 	scripts/gallery-test.sh
 
-lint: ## formatting and clippy, warnings as errors
+lint: build-deps ## formatting and clippy, warnings as errors
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 fmt: ## format the code
 	$(CARGO) fmt --all
 
-build: ## release binaries of every function and the local API
+build: build-deps ## release binaries of every function and the local API
 	$(CARGO) build --release --workspace --bins
 
-lambda: tools ## target/lambda/<fn>/bootstrap.zip per function, as template.yaml deploys them (cargo lambda build: release, x86_64, provided.al2023)
+lambda: build-deps tools ## target/lambda/<fn>/bootstrap.zip per function, as template.yaml deploys them (cargo lambda build: release, x86_64, provided.al2023)
 	.venv/bin/cargo-lambda lambda build --release --compiler cargo --x86-64 --output-format zip $(addprefix -p ,$(FUNCTIONS))
 	@ls -l $(foreach f,$(FUNCTIONS),target/lambda/$(f)/bootstrap.zip)
 
@@ -67,6 +67,9 @@ calibrate: model ## refit the on-device tagger's confidences: IMAGENET_SAMPLES=<
 	python3 scripts/calibrate.py data/calibration/imagenet.json data/calibration/fixtures.json \
 	  "$${MODEL_DIR:-data/models}/efficientnet-lite0.safetensors" shared/src/tagger/local/calibration.json docs/calibration.json
 	target/release/reliability-plot docs/calibration.json docs/reliability.png
+
+build-deps: ## install cmake and nasm when missing (libaom, the AVIF decoder, is built from source)
+	@scripts/ensure-build-deps.sh
 
 services: ## start MariaDB on 127.0.0.1:3306 when it is not running
 	@scripts/ensure-mariadb.sh
@@ -109,6 +112,9 @@ bench-people: model ## the people detector: time per image, POST /images with it
 
 bench-seed-routes: services ## the seeds' compatibility routes against the canonical routes they wrap (BENCHMARKS.md)
 	scripts/bench-seed-routes.sh
+
+bench-phone: build-deps model ## phone photos: a 12-MP HEIC, AVIF and JPEG of the same pixels accepted and tagged, thumbnails, peak RSS; a 50-MP JPEG as base64 JSON (BENCHMARKS.md)
+	scripts/bench-phone.sh
 
 bench-abuse: ## hostile input against the release local API: 64 concurrent decompression bombs (peak RSS), tag floods (/health latency), 200,000-tag requests (BENCHMARKS.md)
 	scripts/bench-abuse.sh

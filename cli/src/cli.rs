@@ -93,7 +93,7 @@ pub struct SearchArgs {
     /// Camera ("Make - Model")
     #[arg(long)]
     pub camera: Option<String>,
-    /// Format: jpeg, png, gif, webp, bmp or tiff
+    /// Format: jpeg, png, gif, webp, bmp, tiff, heic or avif
     #[arg(long)]
     pub format: Option<String>,
     /// Tagging status: tagged, pending or failed

@@ -17,7 +17,9 @@ use crate::error::{Error, Result};
 use crate::output;
 
 /// The extensions looked at; anything else in the folder is ignored.
-pub const EXTENSIONS: [&str; 8] = ["jpg", "jpeg", "png", "gif", "webp", "bmp", "tif", "tiff"];
+pub const EXTENSIONS: [&str; 11] = [
+    "jpg", "jpeg", "png", "gif", "webp", "bmp", "tif", "tiff", "heic", "heif", "avif",
+];
 
 /// The image files, the number of other files, and the folders that could
 /// not be read (name, reason).
@@ -135,6 +137,30 @@ pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
         Some("bmp")
     } else if starts(b"II*\0") || starts(b"MM\0*") || starts(b"II+\0") || starts(b"MM\0+") {
         Some("tiff")
+    } else {
+        heif_brand(bytes)
+    }
+}
+
+/// HEIC or AVIF, from the brands of an ISO BMFF `ftyp` box (the API reads
+/// the container itself and says which it is).
+fn heif_brand(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.get(4..8) != Some(b"ftyp") {
+        return None;
+    }
+    let size = u32::from_be_bytes(bytes.get(..4)?.try_into().ok()?) as usize;
+    let brands = bytes.get(8..size.clamp(8, bytes.len().min(256)))?;
+    let has = |names: &[&[u8; 4]]| {
+        brands
+            .chunks_exact(4)
+            .any(|b| names.iter().any(|n| &n[..] == b))
+    };
+    if has(&[b"avif", b"avis"]) {
+        Some("avif")
+    } else if has(&[
+        b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1",
+    ]) {
+        Some("heic")
     } else {
         None
     }
@@ -486,6 +512,12 @@ mod tests {
         assert_eq!(sniff(b"II*\0\x08\0\0\0"), Some("tiff"));
         assert_eq!(sniff(b"MM\0*\0\0\0\x08"), Some("tiff"));
         assert_eq!(sniff(b"BM"), None);
+        assert_eq!(sniff(b"\0\0\0\x18ftypheic\0\0\0\0mif1heic"), Some("heic"));
+        assert_eq!(
+            sniff(b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf"),
+            Some("avif")
+        );
+        assert_eq!(sniff(b"\0\0\0\x18ftypisom\0\0\0\0isommp42"), None);
         assert_eq!(sniff(b"hello, I am not a JPEG"), None);
         assert_eq!(sniff(b""), None);
     }

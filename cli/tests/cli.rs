@@ -494,3 +494,91 @@ fn accounts_keys_and_errors() {
     let out = server.pictures(&["import", "/nonexistent/folder"]);
     assert_clean_error(&out);
 }
+
+/// A new, empty MariaDB/MySQL database (the server `make test` starts), by
+/// the command-line client.
+fn mysql_database() -> (String, String) {
+    let name = format!("pictures_cli_{}", std::process::id());
+    let sql = format!("DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}");
+    let created = ["mariadb", "mysql"].iter().any(|client| {
+        Command::new(client)
+            .args([
+                "--protocol=tcp",
+                "-h127.0.0.1",
+                "-P3306",
+                "-uroot",
+                "-e",
+                &sql,
+            ])
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    assert!(
+        created,
+        "MariaDB/MySQL must run on 127.0.0.1:3306 (make test starts it)"
+    );
+    (name.clone(), format!("mysql://root@127.0.0.1:3306/{name}"))
+}
+
+/// A phone's camera roll: HEIC, AVIF, a Live Photo's still, a Motion
+/// Photo and a Display P3 JPEG, imported by extension and content, tagged,
+/// found by format, and got back byte for byte; on SQLite and MariaDB.
+#[test]
+fn phone_photos_import_on_sqlite_and_mariadb() {
+    let phone = workspace().join("tests/fixtures/phone");
+    let (db, mysql) = mysql_database();
+    for database in [None, Some(mysql.as_str())] {
+        let server = match database {
+            None => Server::start(&[]),
+            Some(url) => Server::start(&[("DATABASE_URL", url)]),
+        };
+        let report = server.json(&["import", phone.to_str().unwrap(), "--jobs", "2"], true);
+        assert_eq!(report["new"], 5, "{database:?}: {report}");
+        assert_eq!(report["failed"], 0, "{database:?}: {report}");
+        let heic = server.json(&["search", "--format", "heic"], true);
+        let names: Vec<&str> = heic
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["iphone.heic", "live-photo.heic"], "{database:?}");
+        let cats = server.json(&["search", "--tags", "cat", "--format", "heic"], true);
+        assert_eq!(
+            cats[0]["name"], "iphone.heic",
+            "{database:?}: tagged from its pixels"
+        );
+        assert_eq!(cats[0]["camera"], "Apple - iPhone 15 Pro", "{database:?}");
+        let avif = server.json(&["search", "--format", "avif"], true);
+        assert_eq!(avif[0]["name"], "pixel.avif", "{database:?}");
+        let stats = server.json(&["stats"], true);
+        let formats = stats["formats"].to_string();
+        assert!(
+            formats.contains("\"heic\"") && formats.contains("\"avif\""),
+            "{stats}"
+        );
+        // Back byte for byte, the Motion Photo with its video.
+        for (found, file) in [(&heic[0], "iphone.heic"), (&avif[0], "pixel.avif")] {
+            let id = found["id"].as_i64().unwrap().to_string();
+            let out = server.pictures(&["get", &id, "-o", "-"]);
+            assert!(out.status.success(), "{}", describe(&out));
+            assert!(
+                out.stdout == std::fs::read(phone.join(file)).unwrap(),
+                "{file}"
+            );
+        }
+        let motion = server.json(&["search", "--name", "motion"], true);
+        let id = motion[0]["id"].as_i64().unwrap().to_string();
+        let out = server.pictures(&["get", &id, "-o", "-"]);
+        assert!(out.stdout == std::fs::read(phone.join("motion-photo.jpg")).unwrap());
+    }
+    let _ = Command::new("mariadb")
+        .args([
+            "--protocol=tcp",
+            "-h127.0.0.1",
+            "-uroot",
+            "-e",
+            &format!("DROP DATABASE {db}"),
+        ])
+        .status();
+}

@@ -32,17 +32,38 @@ pub fn decode_small(image: &ImageData, max_side: u32) -> Result<RgbImage, String
     }
     let bytes = image.bytes();
     let max_alloc = decode_cost(image, max_side);
-    let (rgb, orientation) = match image.format() {
+    let (w, h) = image.dimensions();
+    // Coded frames are whole blocks (HEVC's up to 64 pixels), a little past
+    // the declared size; nothing larger is decoded.
+    let coded_pixels = (u64::from(w) + 64) * (u64::from(h) + 64);
+    let (rgb, orientation, icc) = match image.format() {
         ImageFormat::Jpeg => decode_jpeg(bytes, max_side, max_alloc)?,
         ImageFormat::Tiff => decode_with_image(bytes, ImageFormat::Tiff, max_alloc)
             // The tiff crate reads more sample formats (floats, planar) than image's wrapper.
             .or_else(|first| decode_tiff(bytes, max_alloc).map_err(|_| first))?,
+        // Upright already (HEIF's rotations are the container's), and in sRGB.
+        ImageFormat::Heic => {
+            let decoded = super::heif::decode_heic(bytes, coded_pixels)?;
+            (flatten(decoded), Orientation::NoTransforms, None)
+        }
+        ImageFormat::Avif => {
+            let (decoded, icc) = super::heif::decode_avif(bytes, coded_pixels)?;
+            (flatten(decoded), Orientation::NoTransforms, icc)
+        }
         format => decode_with_image(bytes, format, max_alloc)?,
     };
-    let mut upright = DynamicImage::ImageRgb8(fit(rgb, max_side));
+    let mut small = fit(rgb, max_side);
+    // Colours as a screen shows them: a phone's Display P3 read as sRGB is dull.
+    if let Some(icc) = icc {
+        super::heif::to_srgb(&mut small, &icc);
+    }
+    let mut upright = DynamicImage::ImageRgb8(small);
     upright.apply_orientation(orientation);
     Ok(upright.into_rgb8())
 }
+
+/// Decoded pixels, how to turn them upright, and the ICC profile they are in.
+type Decoded = (RgbImage, Orientation, Option<Vec<u8>>);
 
 /// Shrinks (never enlarges) to a long side of at most `max_side`.
 fn fit(rgb: RgbImage, max_side: u32) -> RgbImage {
@@ -93,11 +114,18 @@ pub fn decode_cost(image: &ImageData, max_side: u32) -> u64 {
                 None => unknown,
             }
         }
+        // Decoded whole, then shrunk: priced per pixel, as measured (`heif`).
+        ImageFormat::Heic => pixels * super::heif::HEIC_BYTES_PER_PIXEL,
+        ImageFormat::Avif => pixels * super::heif::AVIF_BYTES_PER_PIXEL,
         format => {
-            let through_image = ImageReader::with_format(Cursor::new(bytes), format.to_image())
-                .into_decoder()
-                .map(|d| d.total_bytes())
-                .unwrap_or(unknown);
+            let through_image = format
+                .to_image()
+                .and_then(|f| {
+                    ImageReader::with_format(Cursor::new(bytes), f)
+                        .into_decoder()
+                        .ok()
+                })
+                .map_or(unknown, |d| d.total_bytes());
             // A GIF's frame is decoded beside its canvas.
             let frames = if format == ImageFormat::Gif { 2 } else { 1 };
             let tiff = match format {
@@ -124,11 +152,7 @@ fn tiff_bytes(bytes: &[u8]) -> Option<u64> {
     Some(u64::from(w) * u64::from(h) * bits.div_ceil(8).max(1) * 2)
 }
 
-fn decode_jpeg(
-    bytes: &[u8],
-    max_side: u32,
-    max_alloc: u64,
-) -> Result<(RgbImage, Orientation), String> {
+fn decode_jpeg(bytes: &[u8], max_side: u32, max_alloc: u64) -> Result<Decoded, String> {
     let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
     decoder.set_max_decoding_buffer_size(usize::try_from(max_alloc).unwrap_or(usize::MAX));
     decoder.read_info().map_err(|e| e.to_string())?;
@@ -149,6 +173,7 @@ fn decode_jpeg(
         .exif_data()
         .and_then(Orientation::from_exif_chunk)
         .unwrap_or(Orientation::NoTransforms);
+    let icc = decoder.icc_profile();
     let (w, h) = (u32::from(w), u32::from(h));
     let rgb = match format {
         PixelFormat::L8 => image::GrayImage::from_raw(w, h, pixels)
@@ -158,22 +183,23 @@ fn decode_jpeg(
     Ok((
         rgb.ok_or("the JPEG decoded to fewer pixels than its header declares")?,
         orientation,
+        icc,
     ))
 }
 
-fn decode_with_image(
-    bytes: &[u8],
-    format: ImageFormat,
-    max_alloc: u64,
-) -> Result<(RgbImage, Orientation), String> {
-    let mut reader = ImageReader::with_format(Cursor::new(bytes), format.to_image());
+fn decode_with_image(bytes: &[u8], format: ImageFormat, max_alloc: u64) -> Result<Decoded, String> {
+    let format = format
+        .to_image()
+        .ok_or_else(|| format!("no decoder for {}", format.name()))?;
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = image::Limits::default();
     limits.max_alloc = Some(max_alloc);
     reader.limits(limits);
     let mut decoder = reader.into_decoder().map_err(|e| e.to_string())?;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let icc = decoder.icc_profile().ok().flatten();
     let image = DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
-    Ok((flatten(image), orientation))
+    Ok((flatten(image), orientation, icc))
 }
 
 /// RGB, with any transparency composited onto white.
@@ -194,7 +220,7 @@ fn flatten(image: DynamicImage) -> RgbImage {
 
 /// Gray or RGB TIFFs, with or without alpha, of any sample type and either
 /// planar configuration. Integers span their type's range; floats 0..1.
-fn decode_tiff(bytes: &[u8], max_alloc: u64) -> Result<(RgbImage, Orientation), String> {
+fn decode_tiff(bytes: &[u8], max_alloc: u64) -> Result<Decoded, String> {
     let mut limits = tiff::decoder::Limits::default();
     limits.decoding_buffer_size = usize::try_from(max_alloc).unwrap_or(usize::MAX);
     let mut decoder = TiffDecoder::new(Cursor::new(bytes))
@@ -246,7 +272,7 @@ fn decode_tiff(bytes: &[u8], max_alloc: u64) -> Result<(RgbImage, Orientation), 
         DecodingResult::F64(v) => layout.to_rgb(v, |x| x as f32),
     }?;
     let rgb = RgbImage::from_raw(w, h, samples).ok_or("the TIFF has fewer pixels than declared")?;
-    Ok((rgb, orientation))
+    Ok((rgb, orientation, None))
 }
 
 struct Layout {
@@ -301,7 +327,7 @@ mod tests {
 
     #[test]
     fn the_tiff_crate_reads_planar_float_tiffs() {
-        let (rgb, orientation) =
+        let (rgb, orientation, _) =
             decode_tiff(&fixture("images/multipage_rgb.tif"), 1 << 26).unwrap();
         assert_eq!(rgb.dimensions(), (10, 10));
         assert_eq!(orientation, Orientation::NoTransforms);
@@ -310,8 +336,8 @@ mod tests {
         assert!(rgb.pixels().any(|p| p != first));
         // An ordinary 8-bit RGB TIFF reads the same through either decoder.
         let bytes = fixture("exif/canon.tif");
-        let (ours, _) = decode_tiff(&bytes, 1 << 26).unwrap();
-        let (theirs, _) = decode_with_image(&bytes, ImageFormat::Tiff, 1 << 26).unwrap();
+        let (ours, ..) = decode_tiff(&bytes, 1 << 26).unwrap();
+        let (theirs, ..) = decode_with_image(&bytes, ImageFormat::Tiff, 1 << 26).unwrap();
         assert_eq!(ours, theirs);
     }
 
@@ -324,7 +350,7 @@ mod tests {
             (320, (320, 214)),
             (321, (640, 427)),
         ] {
-            let (rgb, _) = decode_jpeg(&bytes, max_side, 1 << 26).unwrap();
+            let (rgb, ..) = decode_jpeg(&bytes, max_side, 1 << 26).unwrap();
             assert_eq!(rgb.dimensions(), expected, "max_side {max_side}");
         }
     }

@@ -31,12 +31,21 @@ pub struct ExifInfo {
 /// * `gps` is the position in decimal degrees (S and W negative); `None` if a
 ///   coordinate or its hemisphere is missing, malformed or out of range.
 ///
-/// Reads JPEG, TIFF, PNG (eXIf chunk), WebP and HEIF containers.
+/// Reads JPEG, TIFF, PNG (eXIf chunk), WebP and HEIF (HEIC, AVIF) containers.
 pub fn read_exif(bytes: &[u8]) -> ExifInfo {
     let mut reader = exif::Reader::new();
     // Keep what parses when a later IFD is broken, as cameras' often are.
     reader.continue_on_error(true);
-    let exif = match reader.read_from_container(&mut Cursor::new(bytes)) {
+    let read = match super::heif::is_heif(bytes) {
+        // The primary image's `Exif` item, wherever `iloc` puts it (in
+        // `idat`, in pieces) and whatever brands the file names.
+        true => match super::heif::exif_block(bytes) {
+            Some(tiff) => reader.read_raw(tiff),
+            None => return ExifInfo::default(),
+        },
+        false => reader.read_from_container(&mut Cursor::new(bytes)),
+    };
+    let exif = match read {
         Ok(exif) => exif,
         Err(exif::Error::PartialResult(partial)) => partial.into_inner().0,
         Err(_) => return ExifInfo::default(),

@@ -23,8 +23,9 @@ pub fn without_location(bytes: &[u8], format: ImageFormat) -> Option<Vec<u8>> {
         ImageFormat::Png => blank_png(&mut out),
         ImageFormat::WebP => webp_exif(&out).is_some_and(|at| blank_gps(&mut out[at..])),
         ImageFormat::Bmp | ImageFormat::Gif => false,
-        #[allow(unreachable_patterns)]
-        _ => heif_exif(&out).is_some_and(|at| blank_gps(&mut out[at..])),
+        ImageFormat::Heic | ImageFormat::Avif => {
+            heif_exif(&out).is_some_and(|at| blank_gps(&mut out[at..]))
+        }
     };
     changed.then_some(out)
 }

@@ -21,6 +21,7 @@ mod budget;
 mod colors;
 mod decode;
 mod exif;
+pub mod heif;
 mod location;
 mod palette;
 mod phash;

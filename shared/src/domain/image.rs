@@ -24,6 +24,9 @@ pub enum ImageFormat {
     WebP,
     Bmp,
     Tiff,
+    /// HEIF with HEVC pictures: `.heic`, `.heif`.
+    Heic,
+    Avif,
 }
 
 impl ImageFormat {
@@ -40,16 +43,19 @@ impl ImageFormat {
         })
     }
 
-    pub fn to_image(self) -> image::ImageFormat {
+    /// The `image` crate's format, for those it decodes (HEIF's are
+    /// `analysis::heif`'s).
+    pub fn to_image(self) -> Option<image::ImageFormat> {
         use image::ImageFormat as F;
-        match self {
+        Some(match self {
             Self::Jpeg => F::Jpeg,
             Self::Png => F::Png,
             Self::Gif => F::Gif,
             Self::WebP => F::WebP,
             Self::Bmp => F::Bmp,
             Self::Tiff => F::Tiff,
-        }
+            Self::Heic | Self::Avif => return None,
+        })
     }
 
     /// The file extension stored files get.
@@ -61,6 +67,8 @@ impl ImageFormat {
             Self::WebP => "webp",
             Self::Bmp => "bmp",
             Self::Tiff => "tif",
+            Self::Heic => "heic",
+            Self::Avif => "avif",
         }
     }
 
@@ -72,6 +80,8 @@ impl ImageFormat {
             Self::WebP => "image/webp",
             Self::Bmp => "image/bmp",
             Self::Tiff => "image/tiff",
+            Self::Heic => "image/heic",
+            Self::Avif => "image/avif",
         }
     }
 
@@ -84,10 +94,12 @@ impl ImageFormat {
             Self::WebP => "webp",
             Self::Bmp => "bmp",
             Self::Tiff => "tiff",
+            Self::Heic => "heic",
+            Self::Avif => "avif",
         }
     }
 
-    /// From [`ImageFormat::as_str`], any case; `jpg` and `tif` too.
+    /// From [`ImageFormat::as_str`], any case; `jpg`, `tif` and `heif` too.
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s.trim().to_ascii_lowercase().as_str() {
             "jpeg" | "jpg" => Self::Jpeg,
@@ -96,6 +108,8 @@ impl ImageFormat {
             "webp" => Self::WebP,
             "bmp" => Self::Bmp,
             "tiff" | "tif" => Self::Tiff,
+            "heic" | "heif" => Self::Heic,
+            "avif" => Self::Avif,
             _ => return None,
         })
     }
@@ -108,6 +122,8 @@ impl ImageFormat {
             Self::WebP => "WebP",
             Self::Bmp => "BMP",
             Self::Tiff => "TIFF",
+            Self::Heic => "HEIC",
+            Self::Avif => "AVIF",
         }
     }
 }
@@ -115,7 +131,9 @@ impl ImageFormat {
 /// The bytes of an image of a supported format whose header reads.
 #[derive(Debug, Clone)]
 pub struct ImageData {
-    bytes: Vec<u8>,
+    /// Shared, so the copies handed to the decode pool and the tagger cost
+    /// nothing: a 50-megapixel photo's 20 MB are held once.
+    bytes: std::sync::Arc<Vec<u8>>,
     format: ImageFormat,
     width: u32,
     height: u32,
@@ -158,30 +176,40 @@ impl ImageData {
         if bytes.is_empty() {
             return Err(Error::invalid("empty_data", "data is empty"));
         }
-        let format = image::guess_format(&bytes)
-            .ok()
-            .and_then(ImageFormat::from_image)
-            .ok_or_else(|| {
-                Error::invalid(
-                    "not_an_image",
-                    "data is not a JPEG, PNG, GIF, WebP, BMP or TIFF image",
-                )
-            })?;
-        let dimensions = match format {
-            // The tiff crate reads more sample formats (floats) than image's wrapper.
-            ImageFormat::Tiff => tiff::decoder::Decoder::new(Cursor::new(&bytes))
-                .and_then(|mut d| d.dimensions())
-                .map_err(|e| e.to_string()),
-            _ => image::ImageReader::with_format(Cursor::new(&bytes), format.to_image())
-                .into_dimensions()
-                .map_err(|e| e.to_string()),
-        };
-        let (width, height) = dimensions.map_err(|e| {
+        let unreadable = |name: &str, e: String| {
             Error::invalid(
                 "invalid_image",
-                format!("data is not a readable {} image: {e}", format.name()),
+                format!("data is not a readable {name} image: {e}"),
             )
-        })?;
+        };
+        let (format, (width, height)) = if crate::analysis::heif::is_heif(&bytes) {
+            // HEIC or AVIF: the container says which, by its primary image's coding.
+            crate::analysis::heif::primary(&bytes).map_err(|e| unreadable("HEIF", e))?
+        } else {
+            let format = image::guess_format(&bytes)
+                .ok()
+                .and_then(ImageFormat::from_image)
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "not_an_image",
+                        "data is not a JPEG, PNG, GIF, WebP, BMP, TIFF, HEIC or AVIF image",
+                    )
+                })?;
+            let dimensions = match format.to_image() {
+                // The tiff crate reads more sample formats (floats) than image's wrapper.
+                Some(image::ImageFormat::Tiff) => tiff::decoder::Decoder::new(Cursor::new(&bytes))
+                    .and_then(|mut d| d.dimensions())
+                    .map_err(|e| e.to_string()),
+                Some(f) => image::ImageReader::with_format(Cursor::new(&bytes), f)
+                    .into_dimensions()
+                    .map_err(|e| e.to_string()),
+                None => Err("no decoder".to_string()),
+            };
+            (
+                format,
+                dimensions.map_err(|e| unreadable(format.name(), e))?,
+            )
+        };
         if width == 0 || height == 0 {
             return Err(Error::invalid("invalid_image", "the image has no pixels"));
         }
@@ -195,7 +223,7 @@ impl ImageData {
             ));
         }
         Ok(ImageData {
-            bytes,
+            bytes: std::sync::Arc::new(bytes),
             format,
             width,
             height,
@@ -207,7 +235,7 @@ impl ImageData {
     }
 
     pub fn into_bytes(self) -> Vec<u8> {
-        self.bytes
+        std::sync::Arc::try_unwrap(self.bytes).unwrap_or_else(|shared| (*shared).clone())
     }
 
     pub fn format(&self) -> ImageFormat {

@@ -230,10 +230,12 @@ pub async fn post_image(
         return Err(ApiError::NotJson);
     }
     let bytes = read_body(&parts.headers, body, app.max_body_bytes).await?;
-    let upload = json_upload(&bytes)?;
+    let mut upload = json_upload(&bytes)?;
     drop(bytes);
-    let image = ImageData::from_base64(&upload.data)?;
-    let data = image.bytes().to_vec();
+    // The base64 text goes as soon as it is decoded; the bytes are shared
+    // from then on (the response's `data` reads the same ones).
+    let image = ImageData::from_base64(&std::mem::take(&mut upload.data))?;
+    let data = image.clone();
     let upload = Upload {
         image,
         min: options.min.unwrap_or(Confidence::DEFAULT),
@@ -249,7 +251,7 @@ pub async fn post_image(
         dedup: options.dedup.or(upload.dedup).unwrap_or(false),
     };
     let registered = register_detached(&app, &caller, upload).await?;
-    registered_response(&app, &caller, &registered, &data, canonical).await
+    registered_response(&app, &caller, &registered, data.bytes(), canonical).await
 }
 
 /// A form's files, each registered on its own: `{"ids": {name: id},
@@ -480,7 +482,9 @@ pub fn parse_search(query: Option<&str>, caller: &Caller) -> Result<SearchQuery,
             ImageFormat::parse(s).ok_or_else(|| {
                 crate::Error::invalid(
                     "invalid_format",
-                    format!("format must be jpeg, png, gif, webp, bmp or tiff, not {s:?}"),
+                    format!(
+                        "format must be jpeg, png, gif, webp, bmp, tiff, heic or avif, not {s:?}"
+                    ),
                 )
             })
         })?,

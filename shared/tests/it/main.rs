@@ -18,6 +18,7 @@ mod local_tagger;
 mod objects;
 mod openapi;
 mod people;
+mod phone;
 mod retag;
 mod routes;
 mod s3_store;

@@ -19,15 +19,24 @@ pub fn decode_upright(image: &ImageData) -> Result<RgbImage, String> {
     match image.format() {
         ImageFormat::Jpeg => decode_jpeg(image.bytes()),
         ImageFormat::Tiff => decode_with_image(image).or_else(|_| decode_tiff(image.bytes())),
+        // HEIF's decoders decode whole whatever the size asked for.
+        ImageFormat::Heic | ImageFormat::Avif => {
+            crate::analysis::decode_small(image, crate::domain::analysis::ANALYSIS_SIDE)
+        }
         _ => decode_with_image(image),
     }
 }
 
 fn decode_with_image(image: &ImageData) -> Result<RgbImage, String> {
-    let mut decoder =
-        ImageReader::with_format(Cursor::new(image.bytes()), image.format().to_image())
-            .into_decoder()
-            .map_err(|e| e.to_string())?;
+    let mut decoder = ImageReader::with_format(
+        Cursor::new(image.bytes()),
+        image
+            .format()
+            .to_image()
+            .ok_or("no decoder for the format")?,
+    )
+    .into_decoder()
+    .map_err(|e| e.to_string())?;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
     let mut img = DynamicImage::from_decoder(decoder).map_err(|e| e.to_string())?;
     img.apply_orientation(orientation);
