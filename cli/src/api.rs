@@ -182,18 +182,29 @@ impl Api {
     }
 
     /// `GET /images/{id}/file`, following a redirect (S3) without the key.
-    pub async fn file(&self, id: i64) -> Result<Vec<u8>> {
+    /// The picture's file, and the entity tag the service gave it (on the
+    /// first answer, a redirect's included): `"<sha256>-nogps"` names the
+    /// copy without its location that everyone but the owner is served.
+    pub async fn file(&self, id: i64) -> Result<(Vec<u8>, Option<String>)> {
         let mut response = self
             .send(self.request(Method::GET, &format!("/images/{id}/file")))
             .await?;
+        let etag = |r: &reqwest::Response| {
+            r.headers()
+                .get(reqwest::header::ETAG)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let first_etag = etag(&response);
         for _ in 0..5 {
             if !response.status().is_redirection() {
                 let url = response.url().to_string();
+                let tag = first_etag.clone().or_else(|| etag(&response));
                 let bytes = response
                     .bytes()
                     .await
                     .map_err(|e| Error::transport(&url, &e))?;
-                return Ok(bytes.to_vec());
+                return Ok((bytes.to_vec(), tag));
             }
             let from = response.url().clone();
             let to = response

@@ -525,11 +525,12 @@ mod tests {
     #[test]
     fn extensions() {
         for name in [
-            "a.jpg", "a.JPEG", "b.png", "c.Gif", "d.webp", "e.bmp", "f.tif", "g.TIFF",
+            "a.jpg", "a.JPEG", "b.png", "c.Gif", "d.webp", "e.bmp", "f.tif", "g.TIFF", "h.heic",
+            "i.HEIF", "j.avif",
         ] {
             assert!(has_image_extension(Path::new(name)), "{name}");
         }
-        for name in ["README.md", "a.jpg.txt", "noext", "x.heic", ".jpg"] {
+        for name in ["README.md", "a.jpg.txt", "noext", "x.mov", ".jpg"] {
             assert!(!has_image_extension(Path::new(name)), "{name}");
         }
     }

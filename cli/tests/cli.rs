@@ -204,11 +204,12 @@ fn by_file<'a>(report: &'a Value, file: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("{file} is not in {report}"))
 }
 
-const FIXTURES: [&str; 9] = [
+const FIXTURES: [&str; 10] = [
     "astronaut.png",
     "camera.png",
     "chelsea.png",
     "coffee.png",
+    "group.jpg",
     "logo.png",
     "motorcycle_left.png",
     "multipage_rgb.tif",
@@ -225,12 +226,12 @@ fn import_then_resume_search_get_and_delete() {
     let dir = fixtures();
     let dir = dir.to_str().unwrap();
 
-    // A fresh server: all nine are new; the README is not an image.
+    // A fresh server: all ten are new; the README is not an image.
     let first = server.json(
         &["import", dir, "--jobs", "3", "--min-confidence", "50"],
         true,
     );
-    assert_eq!(first["new"], 9, "{first}");
+    assert_eq!(first["new"], 10, "{first}");
     assert_eq!(first["already_there"], 0, "{first}");
     assert_eq!(first["failed"], 0, "{first}");
     assert_eq!(first["ignored"], 1, "{first}");
@@ -241,16 +242,16 @@ fn import_then_resume_search_get_and_delete() {
         .map(|f| f["file"].as_str().unwrap())
         .collect();
     assert_eq!(files, FIXTURES);
-    assert_eq!(server.count(), 9);
-    assert_eq!(server.uploads(), 9);
+    assert_eq!(server.count(), 10);
+    assert_eq!(server.uploads(), 10);
 
     // Again: nothing new, and no bytes were uploaded (the server counted no upload).
     let second = server.json(&["import", dir], true);
     assert_eq!(second["new"], 0, "{second}");
-    assert_eq!(second["already_there"], 9, "{second}");
+    assert_eq!(second["already_there"], 10, "{second}");
     assert_eq!(second["failed"], 0, "{second}");
-    assert_eq!(server.count(), 9);
-    assert_eq!(server.uploads(), 9);
+    assert_eq!(server.count(), 10);
+    assert_eq!(server.uploads(), 10);
 
     // Same for people: a summary on stdout, exit 0.
     let out = server.pictures(&["import", dir]);
@@ -258,11 +259,11 @@ fn import_then_resume_search_get_and_delete() {
     let summary = text(&out.stdout);
     assert!(summary.contains("already there"), "{summary}");
     assert!(
-        summary.lines().any(|l| l.trim() == "already there  9"),
+        summary.lines().any(|l| l.trim() == "already there  10"),
         "{summary}"
     );
     assert!(
-        summary.lines().any(|l| l.trim() == "new            0"),
+        summary.lines().any(|l| l.trim() == "new             0"),
         "{summary}"
     );
 
@@ -283,7 +284,7 @@ fn import_then_resume_search_get_and_delete() {
     let one = server.json(&["search", "--limit", "1"], true);
     assert_eq!(one.as_array().unwrap().len(), 1);
     let all = server.json(&["search", "--limit", "2", "--all"], true);
-    assert_eq!(all.as_array().unwrap().len(), 9);
+    assert_eq!(all.as_array().unwrap().len(), 10);
     let none = server.json(&["search", "--tags", "cat", "--name", "coffee"], true);
     assert_eq!(none, Value::Array(vec![]));
 
@@ -325,7 +326,7 @@ fn import_then_resume_search_get_and_delete() {
     assert_clean_error(&out);
     let out = server.pictures(&["delete", &id, "--api-key", ADMIN_KEY]);
     assert!(out.status.success(), "{}", describe(&out));
-    assert_eq!(server.count(), 8);
+    assert_eq!(server.count(), 9);
     let out = server.pictures(&["get", &id]);
     assert_clean_error(&out);
     assert!(text(&out.stderr).contains("404"), "{}", describe(&out));
@@ -344,7 +345,7 @@ fn import_then_resume_search_get_and_delete() {
     let third = server.json(&["import", dir], true);
     assert_eq!(
         (third["new"].as_u64(), third["already_there"].as_u64()),
-        (Some(1), Some(8))
+        (Some(1), Some(9))
     );
 }
 
@@ -529,8 +530,8 @@ fn phone_photos_import_on_sqlite_and_mariadb() {
     let (db, mysql) = mysql_database();
     for database in [None, Some(mysql.as_str())] {
         let server = match database {
-            None => Server::start(&[]),
-            Some(url) => Server::start(&[("DATABASE_URL", url)]),
+            None => Server::start(&[("API_KEYS", ADMIN_KEY)]),
+            Some(url) => Server::start(&[("DATABASE_URL", url), ("API_KEYS", ADMIN_KEY)]),
         };
         let report = server.json(&["import", phone.to_str().unwrap(), "--jobs", "2"], true);
         assert_eq!(report["new"], 5, "{database:?}: {report}");
@@ -557,14 +558,24 @@ fn phone_photos_import_on_sqlite_and_mariadb() {
             formats.contains("\"heic\"") && formats.contains("\"avif\""),
             "{stats}"
         );
-        // Back byte for byte, the Motion Photo with its video.
+        // Back byte for byte to an admin, the Motion Photo with its video;
+        // to anyone else without its location: as long, not the same.
         for (found, file) in [(&heic[0], "iphone.heic"), (&avif[0], "pixel.avif")] {
             let id = found["id"].as_i64().unwrap().to_string();
+            let original = std::fs::read(phone.join(file)).unwrap();
+            let out = server.pictures(&["get", &id, "-o", "-", "--api-key", ADMIN_KEY]);
+            assert!(out.status.success(), "{}", describe(&out));
+            assert!(out.stdout == original, "{file}");
             let out = server.pictures(&["get", &id, "-o", "-"]);
             assert!(out.status.success(), "{}", describe(&out));
             assert!(
-                out.stdout == std::fs::read(phone.join(file)).unwrap(),
-                "{file}"
+                out.stdout.len() == original.len() && out.stdout != original,
+                "{file}: served without its location"
+            );
+            assert!(
+                text(&out.stderr).contains("without its location"),
+                "{}",
+                describe(&out)
             );
         }
         let motion = server.json(&["search", "--name", "motion"], true);
