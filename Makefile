@@ -65,7 +65,7 @@ calibrate: model ## refit the on-device tagger's confidences: IMAGENET_SAMPLES=<
 	target/release/tagger-logits "$(IMAGENET_SAMPLES)" data/calibration/imagenet.json "$${MODEL_DIR:-data/models}"
 	target/release/tagger-logits tests/fixtures/images data/calibration/fixtures.json "$${MODEL_DIR:-data/models}"
 	python3 scripts/calibrate.py data/calibration/imagenet.json data/calibration/fixtures.json \
-	  "$${MODEL_DIR:-data/models}/efficientnet-lite0.safetensors" shared/src/tagger/local/calibration.json docs/calibration.json
+	  "$${MODEL_DIR:-data/models}/efficientnet-lite1-lite2.safetensors" shared/src/tagger/local/calibration.json docs/calibration.json
 	target/release/reliability-plot docs/calibration.json docs/reliability.png
 
 build-deps: ## install cmake and nasm when missing (libaom, the AVIF decoder, is built from source)

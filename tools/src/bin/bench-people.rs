@@ -3,7 +3,7 @@
 //! per image (face and person detection, letterboxing included), and the
 //! process's resident memory with the classifier and both detectors loaded.
 
-use pictures::tagger::local::{EfficientNet, WEIGHTS_FILE, prepare};
+use pictures::tagger::local::{Classifier, WEIGHTS_FILE};
 use pictures::tagger::people::PeopleDetector;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -43,7 +43,7 @@ fn main() {
 
     let load = time(5, || PeopleDetector::load(&model_dir).unwrap());
     println!("detectors load (read, check)             median {load:>9.1?}");
-    let classifier = EfficientNet::load(&model_dir.join(WEIGHTS_FILE)).unwrap();
+    let classifier = Classifier::load(&model_dir.join(WEIGHTS_FILE)).unwrap();
     let detector = PeopleDetector::load(&model_dir).unwrap();
 
     for name in [
@@ -108,8 +108,8 @@ fn main() {
         }
         println!("  {name} detector's ops (ms): {}", line.join(", "));
     }
-    let _ = classifier.classify(&prepare(&astronaut));
-    let classify = time(20, || classifier.classify(&prepare(&astronaut)));
+    let _ = classifier.classify(&astronaut);
+    let classify = time(20, || classifier.classify(&astronaut));
     println!("(classifier on the same image              median {classify:>9.1?})");
     println!(
         "RSS with classifier and detectors loaded and run: {} (peak {})",

@@ -9,6 +9,7 @@
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use std::io::Read;
 use std::path::Path;
 
 use super::LoadError;
@@ -50,13 +51,24 @@ impl Calibration {
     }
 
     /// Refuses a weights file other than the one the map was fitted for.
-    /// Hashing 18 MB costs a few milliseconds, once per process.
+    /// Hashing the 47 MB costs some 30 ms, once per process; it is read in
+    /// pieces, so a process that checks and never tags never holds it.
     pub fn check(&self, weights: &Path) -> Result<(), LoadError> {
-        let bytes = std::fs::read(weights).map_err(|e| LoadError::Read {
+        let unreadable = |e: std::io::Error| LoadError::Read {
             path: weights.display().to_string(),
             reason: e.to_string(),
-        })?;
-        let digest: String = Sha256::digest(&bytes)
+        };
+        let mut file = std::fs::File::open(weights).map_err(unreadable)?;
+        let mut hasher = Sha256::new();
+        let mut chunk = vec![0u8; 1 << 20];
+        loop {
+            match file.read(&mut chunk).map_err(unreadable)? {
+                0 => break,
+                n => hasher.update(&chunk[..n]),
+            }
+        }
+        let digest: String = hasher
+            .finalize()
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();

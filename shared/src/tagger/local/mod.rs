@@ -1,16 +1,21 @@
-//! The on-device tagger: EfficientNet-Lite0 on ImageNet-1k, with WordNet
-//! parents so a tabby is also a `cat`, a `feline`, a `mammal` and an `animal`.
+//! The on-device tagger: EfficientNet-Lite1 and Lite2 on ImageNet-1k, their
+//! probabilities averaged, with WordNet parents so a tabby is also a `cat`,
+//! a `feline`, a `mammal` and an `animal`, and the everyday words photos are
+//! searched by (`beach` for a seashore, `cup` for an espresso).
 //!
 //! The weights come from `make model` (see scripts/fetch-model.py); the
-//! vocabulary is compiled in. The model loads once per process and inference
-//! runs on the CPU pool (`crate::cpu`), at most one picture per core, at a
-//! lower priority than requests, so GET requests never wait behind tagging.
+//! vocabulary is compiled in. The weights are checked at start and loaded on
+//! the first picture, once per process, so a process that never tags never
+//! holds them; inference runs on the CPU pool (`crate::cpu`), at most one
+//! picture per core, at a lower priority than requests, so GET requests
+//! never wait behind tagging.
 
 use async_trait::async_trait;
 use image::RgbImage;
 use serde::Deserialize;
-use std::path::Path;
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 use tokio::sync::Semaphore;
 
 use super::objects::ObjectDetector;
@@ -24,11 +29,11 @@ mod objects;
 pub mod preprocess;
 
 pub use calibration::Calibration;
-pub use net::{EfficientNet, LoadError};
+pub use net::{Classifier, LoadError, VARIANTS, Variant};
 pub use preprocess::{decode_upright, prepare};
 
-/// The weights file `make model` writes into `MODEL_DIR`.
-pub const WEIGHTS_FILE: &str = "efficientnet-lite0.safetensors";
+/// The weights file `make model` writes into `MODEL_DIR`: both networks.
+pub const WEIGHTS_FILE: &str = "efficientnet-lite1-lite2.safetensors";
 
 /// Tags below this confidence (percent) are not reported at all; the
 /// caller's `min_confidence` filters the rest.
@@ -40,6 +45,72 @@ struct VocabularyFile {
     tags: Vec<(String, Vec<u16>)>,
 }
 
+/// everyday-words.json: its `source` and `rules` say where the words come
+/// from and how they resolve.
+#[derive(Deserialize)]
+struct WordsFile {
+    words: Vec<Word>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Word {
+    word: String,
+    #[serde(default)]
+    classes: Vec<String>,
+    #[serde(default)]
+    parents: Vec<String>,
+}
+
+/// The tags of `file` with `words` resolved into it: each word's classes
+/// are named classes and its parents' classes; it replaces a tag of the
+/// same name, or removes it when it has none.
+fn with_words(file: &VocabularyFile, words: &[Word]) -> Result<Vec<(String, Vec<u16>)>, String> {
+    let tags: BTreeMap<&str, &[u16]> = file
+        .tags
+        .iter()
+        .map(|(n, c)| (n.as_str(), c.as_slice()))
+        .collect();
+    let mut resolved: BTreeMap<&str, Vec<u16>> = BTreeMap::new();
+    for w in words {
+        let mut classes = BTreeSet::new();
+        for name in &w.classes {
+            let mut found = file.labels.iter().enumerate().filter(|(_, l)| *l == name);
+            match (found.next(), found.next()) {
+                (Some((c, _)), None) => classes.insert(c as u16),
+                (None, _) => return Err(format!("{}: no class is named {name:?}", w.word)),
+                (Some(_), Some(_)) => {
+                    return Err(format!("{}: two classes are named {name:?}", w.word));
+                }
+            };
+        }
+        for name in &w.parents {
+            let of = tags
+                .get(name.as_str())
+                .ok_or_else(|| format!("{}: no tag is named {name:?}", w.word))?;
+            classes.extend(of.iter().copied());
+        }
+        if resolved
+            .insert(&w.word, classes.into_iter().collect())
+            .is_some()
+        {
+            return Err(format!("{} is listed twice", w.word));
+        }
+    }
+    let mut out: Vec<(String, Vec<u16>)> = file
+        .tags
+        .iter()
+        .filter(|(n, _)| !resolved.contains_key(n.as_str()))
+        .cloned()
+        .collect();
+    out.extend(
+        resolved
+            .into_iter()
+            .filter(|(_, c)| !c.is_empty())
+            .map(|(n, c)| (n.to_string(), c)),
+    );
+    Ok(out)
+}
 /// Every tag the model can give, each with the classes it stands for, and
 /// the map from a tag's summed probability to its confidence.
 pub struct Vocabulary {
@@ -52,10 +123,13 @@ impl Vocabulary {
     pub fn builtin() -> Self {
         let file: VocabularyFile = serde_json::from_str(include_str!("../imagenet-tags.json"))
             .expect("the compiled-in vocabulary parses");
+        let words: WordsFile = serde_json::from_str(include_str!("../everyday-words.json"))
+            .expect("the compiled-in everyday words parse");
         assert_eq!(file.labels.len(), net::CLASSES);
+        let tags = with_words(&file, &words.words).expect("the everyday words resolve");
         Vocabulary {
             labels: file.labels,
-            tags: file.tags,
+            tags,
             calibration: Calibration::builtin(),
         }
     }
@@ -81,6 +155,23 @@ impl Vocabulary {
         self.tags
             .iter()
             .map(|(name, classes)| (name.as_str(), classes.len()))
+    }
+
+    /// The class of a name, when one class has it.
+    pub fn class(&self, label: &str) -> Option<usize> {
+        let mut found = (0..self.labels.len()).filter(|&c| self.labels[c] == label);
+        match (found.next(), found.next()) {
+            (Some(c), None) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The classes a tag stands for.
+    pub fn classes_of(&self, tag: &str) -> Option<&[u16]> {
+        self.tags
+            .iter()
+            .find(|(n, _)| n == tag)
+            .map(|(_, c)| c.as_slice())
     }
 
     /// A tag's confidence is the calibrated summed probability of its
@@ -111,8 +202,29 @@ impl Vocabulary {
     }
 }
 
+/// The classifier's weights file, loaded on first use and then kept.
+struct LazyClassifier {
+    weights: PathBuf,
+    loaded: OnceLock<Result<Arc<Classifier>, String>>,
+}
+
+impl LazyClassifier {
+    /// Loads on the first call; concurrent first callers wait for it.
+    fn get(&self) -> Result<Arc<Classifier>, TaggerError> {
+        self.loaded
+            .get_or_init(|| {
+                let started = std::time::Instant::now();
+                let model = Classifier::load(&self.weights).map_err(|e| e.to_string())?;
+                tracing::info!(elapsed = ?started.elapsed(), nets = ?model.nets(), "classifier loaded");
+                Ok(Arc::new(model))
+            })
+            .clone()
+            .map_err(TaggerError::Failed)
+    }
+}
+
 pub struct LocalTagger {
-    model: Arc<EfficientNet>,
+    model: Arc<LazyClassifier>,
     vocabulary: Arc<Vocabulary>,
     /// Faces and bodies, which ImageNet's classes miss; None when off or absent.
     people: Option<Arc<PeopleDetector>>,
@@ -141,12 +253,12 @@ impl LocalTagger {
     }
 
     /// A missing or unreadable detector leaves the classifier alone, warned.
+    /// The classifier's weights are only checked here (present, and the
+    /// ones the calibration was fitted for); `model` loads them.
     pub fn load_with(model_dir: &Path, people: bool) -> Result<Self, LoadError> {
         let vocabulary = Vocabulary::builtin();
-        vocabulary
-            .calibration
-            .check(&model_dir.join(WEIGHTS_FILE))?;
-        let model = EfficientNet::load(&model_dir.join(WEIGHTS_FILE))?;
+        let weights = model_dir.join(WEIGHTS_FILE);
+        vocabulary.calibration.check(&weights)?;
         let people = people
             .then(|| match PeopleDetector::load(model_dir) {
                 Ok(d) => Some(Arc::new(d)),
@@ -158,7 +270,10 @@ impl LocalTagger {
             .flatten();
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Ok(LocalTagger {
-            model: Arc::new(model),
+            model: Arc::new(LazyClassifier {
+                weights,
+                loaded: OnceLock::new(),
+            }),
             vocabulary: Arc::new(vocabulary),
             people,
             objects: None,
@@ -170,12 +285,22 @@ impl LocalTagger {
         &self.vocabulary
     }
 
+    /// The classifier, loaded on the first call (the others wait for it).
+    pub fn model(&self) -> Result<Arc<Classifier>, TaggerError> {
+        self.model.get()
+    }
+
+    /// Whether a picture has loaded the classifier yet.
+    pub fn classifier_loaded(&self) -> bool {
+        self.model.loaded.get().is_some()
+    }
+
     /// Class probabilities for an image, on the calling thread.
     pub fn classify(&self, image: &ImageData) -> Result<Vec<f32>, TaggerError> {
         let rgb = decode_upright(image).map_err(|e| {
             TaggerError::BadImage(format!("cannot decode the {}: {e}", image.format().name()))
         })?;
-        Ok(self.model.classify(&prepare(&rgb)))
+        Ok(self.model()?.classify(&rgb))
     }
 }
 
@@ -208,10 +333,12 @@ impl LocalTagger {
                 })?),
                 (None, None) => unreachable!("the image is kept when no pixels are given"),
             };
+            // The first picture loads the weights, here off the async threads.
+            let model = model.get()?;
             // The classifier and the detectors side by side on rayon's pool:
             // one picture's answer waits for the slower of them, not both.
             let (probabilities, (seen, found)) = rayon::join(
-                || model.classify(&prepare(&rgb)),
+                || model.classify(&rgb),
                 || {
                     rayon::join(
                         || people.map(|people| people.detect(&rgb)),
@@ -248,5 +375,120 @@ impl Tagger for LocalTagger {
         decoded: Arc<RgbImage>,
     ) -> Result<Tagging, TaggerError> {
         self.run(image, Some(decoded)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vocabulary() -> Vocabulary {
+        Vocabulary::builtin()
+    }
+
+    /// Probabilities with `p` on the named class and the rest spread evenly.
+    fn only(v: &Vocabulary, label: &str, p: f32) -> Vec<f32> {
+        let class = v.labels.iter().position(|l| l == label).unwrap();
+        let mut probabilities = vec![(1.0 - p) / (net::CLASSES - 1) as f32; net::CLASSES];
+        probabilities[class] = p;
+        probabilities
+    }
+
+    fn confidence(tags: &[Tag], name: &str) -> f64 {
+        tags.iter()
+            .find(|t| t.name == name)
+            .map_or(0.0, |t| t.confidence)
+    }
+
+    #[test]
+    fn scenes_get_the_words_people_search() {
+        let v = vocabulary();
+        for (class, words) in [
+            ("seashore", &["beach", "sea", "coast", "sand", "water"][..]),
+            ("sandbar", &["beach", "sea"]),
+            ("lakeside", &["lake", "water", "shore"]),
+            ("alp", &["mountain", "snow"]),
+            ("valley", &["mountain"]),
+            ("traffic light", &["street", "city"]),
+            ("streetcar", &["street", "tram"]),
+            (
+                "desktop computer",
+                &["office", "desk", "computer", "monitor"],
+            ),
+            ("restaurant", &["restaurant"]),
+            ("plate", &["restaurant", "plate"]),
+            ("coffee mug", &["cup", "mug", "coffee"]),
+            ("espresso", &["cup", "coffee", "drink"]),
+            ("moped", &["motorcycle", "vehicle"]),
+            ("sports car", &["car"]),
+            ("tabby", &["cat", "pet"]),
+        ] {
+            let tags = v.tags(&only(&v, class, 0.95));
+            for word in words {
+                assert!(
+                    confidence(&tags, word) >= 80.0,
+                    "{class} -> {word}: {tags:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn words_replace_the_wordnet_senses_nobody_searches() {
+        let v = vocabulary();
+        // ImageNet's kite is the bird; a monitor lizard is no screen; a
+        // railway car is no car.
+        for (class, not, but) in [
+            ("kite", "kite", "bird"),
+            ("komodo dragon", "monitor", "lizard"),
+            ("freight car", "car", "train"),
+            ("breastplate", "plate", "armor plate"),
+        ] {
+            let tags = v.tags(&only(&v, class, 0.95));
+            assert_eq!(confidence(&tags, not), 0.0, "{class}: {tags:?}");
+            assert!(confidence(&tags, but) >= 80.0, "{class}: {tags:?}");
+        }
+        let names: Vec<&str> = v.tags.iter().map(|(n, _)| n.as_str()).collect();
+        assert!(!names.contains(&"kite"));
+        let mut unique = names.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), names.len(), "one tag per name");
+    }
+
+    #[test]
+    fn a_word_sums_its_classes() {
+        let v = vocabulary();
+        let mut p = vec![0.0f32; net::CLASSES];
+        for (label, q) in [("seashore", 0.3), ("sandbar", 0.3), ("lakeside", 0.4)] {
+            p[v.labels.iter().position(|l| l == label).unwrap()] = q;
+        }
+        let raw = v.uncalibrated_tags(&p);
+        assert!((confidence(&raw, "beach") - 60.0).abs() < 1e-3, "{raw:?}");
+        assert!((confidence(&raw, "water") - 100.0).abs() < 1e-3, "{raw:?}");
+        assert!(
+            (confidence(&raw, "seashore") - 30.0).abs() < 1e-3,
+            "{raw:?}"
+        );
+    }
+
+    #[test]
+    fn bad_words_are_refused() {
+        let file: VocabularyFile =
+            serde_json::from_str(include_str!("../imagenet-tags.json")).unwrap();
+        for (words, error) in [
+            (
+                r#"[{"word": "x", "classes": ["no such class"]}]"#,
+                "no class",
+            ),
+            (r#"[{"word": "x", "classes": ["crane"]}]"#, "two classes"),
+            (r#"[{"word": "x", "parents": ["no such tag"]}]"#, "no tag"),
+            (r#"[{"word": "x"}, {"word": "x"}]"#, "twice"),
+        ] {
+            let words: Vec<Word> = serde_json::from_str(words).unwrap();
+            let err = with_words(&file, &words).unwrap_err();
+            assert!(err.contains(error), "{err}");
+        }
+        assert!(serde_json::from_str::<Vec<Word>>(r#"[{"word": "x", "class": []}]"#).is_err());
     }
 }

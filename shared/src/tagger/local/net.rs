@@ -1,30 +1,80 @@
-//! EfficientNet-Lite0 (ImageNet-1k) inference on one image, in NHWC layout.
+//! EfficientNet-Lite (ImageNet-1k) inference on one image, in NHWC layout,
+//! by one network or the mean of several (an ensemble).
 //!
 //! Batch norms are folded into the convolutions at load time. The 1x1
-//! convolutions (most of the ~0.4 GFLOP) and the stem (after im2col) are
-//! single-precision products (`tagger::dense`); the depthwise convolutions
-//! are `tagger::depthwise`'s.
+//! convolutions (most of the 0.4–0.9 GFLOP of a network) and the stem (after
+//! im2col) are single-precision products (`tagger::dense`); the depthwise
+//! convolutions are `tagger::depthwise`'s.
 
 use crate::tagger::dense::{Activation, Dense};
 use crate::tagger::depthwise::{self, Geometry};
+use image::RgbImage;
+use rayon::prelude::*;
 use safetensors::SafeTensors;
 use std::path::Path;
 
-/// Input side, in pixels.
-pub const SIZE: usize = 224;
+use super::preprocess::prepare;
+
 pub const CLASSES: usize = 1000;
 const BN_EPS: f32 = 1e-3;
+/// Stem and head widths, the same in every Lite network.
+const STEM: usize = 32;
+const HEAD: usize = 1280;
 
 /// (repeats, kernel, stride, expand ratio, input channels, output channels)
-/// per stage: the Lite0 configuration (no squeeze-excite, ReLU6).
-const STAGES: [(usize, usize, usize, usize, usize, usize); 7] = [
-    (1, 3, 1, 1, 32, 16),
-    (2, 3, 2, 6, 16, 24),
-    (2, 5, 2, 6, 24, 40),
-    (3, 3, 2, 6, 40, 80),
-    (3, 5, 1, 6, 80, 112),
-    (4, 5, 2, 6, 112, 192),
-    (1, 3, 1, 6, 192, 320),
+/// per stage (no squeeze-excite, ReLU6).
+type Stages = [(usize, usize, usize, usize, usize, usize); 7];
+
+/// One member of the family: its tensors are named `<name>/...` in the file.
+pub struct Variant {
+    pub name: &'static str,
+    /// Input side, in pixels.
+    pub size: usize,
+    stages: Stages,
+}
+
+/// Lite1 and Lite2 scale Lite0's depth by 1.1 and 1.2 (the first and last
+/// stages fixed) and Lite2 its width by 1.1 (rounded to multiples of 8).
+pub const VARIANTS: [Variant; 3] = [
+    Variant {
+        name: "lite0",
+        size: 224,
+        stages: [
+            (1, 3, 1, 1, 32, 16),
+            (2, 3, 2, 6, 16, 24),
+            (2, 5, 2, 6, 24, 40),
+            (3, 3, 2, 6, 40, 80),
+            (3, 5, 1, 6, 80, 112),
+            (4, 5, 2, 6, 112, 192),
+            (1, 3, 1, 6, 192, 320),
+        ],
+    },
+    Variant {
+        name: "lite1",
+        size: 240,
+        stages: [
+            (1, 3, 1, 1, 32, 16),
+            (3, 3, 2, 6, 16, 24),
+            (3, 5, 2, 6, 24, 40),
+            (4, 3, 2, 6, 40, 80),
+            (4, 5, 1, 6, 80, 112),
+            (5, 5, 2, 6, 112, 192),
+            (1, 3, 1, 6, 192, 320),
+        ],
+    },
+    Variant {
+        name: "lite2",
+        size: 260,
+        stages: [
+            (1, 3, 1, 1, 32, 16),
+            (3, 3, 2, 6, 16, 24),
+            (3, 5, 2, 6, 24, 48),
+            (4, 3, 2, 6, 48, 88),
+            (4, 5, 1, 6, 88, 120),
+            (5, 5, 2, 6, 120, 208),
+            (1, 3, 1, 6, 208, 352),
+        ],
+    },
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -54,7 +104,9 @@ struct Block {
     residual: bool,
 }
 
+/// One network.
 pub struct EfficientNet {
+    variant: &'static Variant,
     /// Stem 3x3/2 convolution as a GEMM over im2col rows: weights `[27][32]`.
     stem: Pointwise,
     blocks: Vec<Block>,
@@ -63,12 +115,23 @@ pub struct EfficientNet {
     fc: Pointwise,
 }
 
-struct Weights<'a>(SafeTensors<'a>);
+/// The networks of one weights file; their probabilities are averaged.
+pub struct Classifier {
+    nets: Vec<EfficientNet>,
+}
+
+/// A file's tensors of one network, `<prefix>/<name>`.
+struct Weights<'a> {
+    file: &'a SafeTensors<'a>,
+    prefix: &'static str,
+}
 
 impl Weights<'_> {
     fn get(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>, LoadError> {
+        let name = format!("{}/{name}", self.prefix);
+        let name = name.as_str();
         let t = self
-            .0
+            .file
             .tensor(name)
             .map_err(|e| LoadError::Weights(format!("{name}: {e}")))?;
         if t.dtype() != safetensors::Dtype::F32 || t.shape() != shape {
@@ -179,37 +242,94 @@ impl Depthwise {
     }
 }
 
-impl EfficientNet {
+impl Classifier {
+    /// Every network of the file, in the order of `VARIANTS`.
     pub fn load(path: &Path) -> Result<Self, LoadError> {
         let bytes = std::fs::read(path).map_err(|e| LoadError::Read {
             path: path.display().to_string(),
             reason: e.to_string(),
         })?;
-        let weights = Weights(
-            SafeTensors::deserialize(&bytes).map_err(|e| LoadError::Weights(e.to_string()))?,
-        );
-        Self::from_weights(&weights)
+        let file =
+            SafeTensors::deserialize(&bytes).map_err(|e| LoadError::Weights(e.to_string()))?;
+        let nets = VARIANTS
+            .iter()
+            .filter(|v| {
+                file.names()
+                    .iter()
+                    .any(|n| n.split_once('/').is_some_and(|(p, _)| p == v.name))
+            })
+            .map(|v| {
+                EfficientNet::from_weights(
+                    v,
+                    &Weights {
+                        file: &file,
+                        prefix: v.name,
+                    },
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if nets.is_empty() {
+            return Err(LoadError::Weights(format!(
+                "{} holds none of the networks {}",
+                path.display(),
+                VARIANTS.map(|v| v.name).join(", ")
+            )));
+        }
+        Ok(Classifier { nets })
     }
 
-    fn from_weights(w: &Weights) -> Result<Self, LoadError> {
-        let stem_w = w.get("_conv_stem.weight", &[32, 3, 3, 3])?;
-        let (scale, b) = w.batch_norm("_bn0", 32)?;
+    /// The networks' names (`lite1`, `lite2`).
+    pub fn nets(&self) -> Vec<&'static str> {
+        self.nets.iter().map(|n| n.variant.name).collect()
+    }
+
+    /// Class probabilities: the mean of the networks', each given the
+    /// image at its own size, side by side on rayon's pool.
+    pub fn classify(&self, img: &RgbImage) -> Vec<f32> {
+        let each = self.classify_each(img);
+        let n = each.len() as f32;
+        (0..CLASSES)
+            .map(|c| each.iter().map(|p| p[c]).sum::<f32>() / n)
+            .collect()
+    }
+
+    /// Each network's class probabilities, in the order of `nets`.
+    pub fn classify_each(&self, img: &RgbImage) -> Vec<Vec<f32>> {
+        let sides: Vec<usize> = self.nets.iter().map(|n| n.variant.size).collect();
+        self.classify_each_at(img, &sides)
+    }
+
+    /// The same with each network's input at another side (the networks
+    /// pool globally, so any side runs), for measuring what a side gives.
+    pub fn classify_each_at(&self, img: &RgbImage, sides: &[usize]) -> Vec<Vec<f32>> {
+        self.nets
+            .par_iter()
+            .zip(sides)
+            .map(|(net, &side)| net.classify(&prepare(img, side), side))
+            .collect()
+    }
+}
+
+impl EfficientNet {
+    fn from_weights(variant: &'static Variant, w: &Weights) -> Result<Self, LoadError> {
+        let stem_w = w.get("_conv_stem.weight", &[STEM, 3, 3, 3])?;
+        let (scale, b) = w.batch_norm("_bn0", STEM)?;
         // im2col rows are ordered (ky, kx, channel).
-        let mut stem = vec![0.0; 27 * 32];
-        for co in 0..32 {
+        let mut stem = vec![0.0; 27 * STEM];
+        for co in 0..STEM {
             for ci in 0..3 {
                 for ky in 0..3 {
                     for kx in 0..3 {
-                        stem[((ky * 3 + kx) * 3 + ci) * 32 + co] =
+                        stem[((ky * 3 + kx) * 3 + ci) * STEM + co] =
                             stem_w[((co * 3 + ci) * 3 + ky) * 3 + kx] * scale[co];
                     }
                 }
             }
         }
-        let stem = Pointwise(Dense::new(&stem, &b, 27, 32));
+        let stem = Pointwise(Dense::new(&stem, &b, 27, STEM));
 
         let mut blocks = Vec::new();
-        for &(repeats, k, stride, expand, cin, cout) in &STAGES {
+        for &(repeats, k, stride, expand, cin, cout) in &variant.stages {
             for r in 0..repeats {
                 let (cin, stride) = if r == 0 { (cin, stride) } else { (cout, 1) };
                 let i = blocks.len();
@@ -243,21 +363,23 @@ impl EfficientNet {
                 });
             }
         }
-        let head = w.pointwise("_conv_head", "_bn1", 320, 1280)?;
-        let fc_w = w.get("_fc.weight", &[CLASSES, 1280])?;
-        let mut fc = vec![0.0; 1280 * CLASSES];
+        let last = variant.stages[variant.stages.len() - 1].5;
+        let head = w.pointwise("_conv_head", "_bn1", last, HEAD)?;
+        let fc_w = w.get("_fc.weight", &[CLASSES, HEAD])?;
+        let mut fc = vec![0.0; HEAD * CLASSES];
         for o in 0..CLASSES {
-            for i in 0..1280 {
-                fc[i * CLASSES + o] = fc_w[o * 1280 + i];
+            for i in 0..HEAD {
+                fc[i * CLASSES + o] = fc_w[o * HEAD + i];
             }
         }
         let fc = Pointwise(Dense::new(
             &fc,
             &w.get("_fc.bias", &[CLASSES])?,
-            1280,
+            HEAD,
             CLASSES,
         ));
         Ok(EfficientNet {
+            variant,
             stem,
             blocks,
             head,
@@ -265,10 +387,10 @@ impl EfficientNet {
         })
     }
 
-    /// Class probabilities for a `[224][224][3]` image normalised to about -1..1.
-    pub fn classify(&self, image: &[f32]) -> Vec<f32> {
-        assert_eq!(image.len(), SIZE * SIZE * 3);
-        let (oh, pad) = same_padding(SIZE, 3, 2);
+    /// Class probabilities for a `[size][size][3]` image normalised to about -1..1.
+    fn classify(&self, image: &[f32], size: usize) -> Vec<f32> {
+        assert_eq!(image.len(), size * size * 3);
+        let (oh, pad) = same_padding(size, 3, 2);
         let mut cols = vec![0.0f32; oh * oh * 27];
         for oy in 0..oh {
             for ox in 0..oh {
@@ -281,9 +403,9 @@ impl EfficientNet {
                         ) else {
                             continue;
                         };
-                        if iy < SIZE && ix < SIZE {
+                        if iy < size && ix < size {
                             row[(ky * 3 + kx) * 3..][..3]
-                                .copy_from_slice(&image[(iy * SIZE + ix) * 3..][..3]);
+                                .copy_from_slice(&image[(iy * size + ix) * 3..][..3]);
                         }
                     }
                 }
@@ -305,8 +427,8 @@ impl EfficientNet {
             (x, h, w) = (y, dh, dw);
         }
         let features = self.head.forward(&x, h * w, true);
-        let mut pooled = vec![0.0f32; 1280];
-        for row in features.chunks_exact(1280) {
+        let mut pooled = vec![0.0f32; HEAD];
+        for row in features.chunks_exact(HEAD) {
             for (p, v) in pooled.iter_mut().zip(row) {
                 *p += v;
             }

@@ -1,17 +1,30 @@
-//! From uploaded bytes to the network's input: decoded upright (EXIF
-//! orientation applied), centre-cropped to 224/256 of the short side,
-//! bicubic-resized to 224x224, RGB, `(x - 127) / 128`.
+//! From uploaded bytes to a network's input: decoded upright (EXIF
+//! orientation applied), centre-cropped to side/(side + 32) of the short
+//! side (224/256 for Lite0, 260/292 for Lite2), bicubic-resized to the
+//! network's side, RGB, `(x - 127) / 128`.
 
 use crate::analysis::{self, Filter};
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageReader, RgbImage};
 use std::io::Cursor;
 
-use super::net::SIZE;
+use super::net::VARIANTS;
 use crate::domain::{ImageData, ImageFormat};
 
-/// Decoding at reduced scale stops once the short side would drop below this.
-const MIN_DECODED_SIDE: u32 = 256;
+/// Decoding at reduced scale stops once the short side would drop below
+/// the largest network's crop (292 for Lite2's 260), so no network's input
+/// is enlarged from a photo that had the pixels.
+const MIN_DECODED_SIDE: u32 = {
+    let mut side = 0;
+    let mut i = 0;
+    while i < VARIANTS.len() {
+        if VARIANTS[i].size > side {
+            side = VARIANTS[i].size;
+        }
+        i += 1;
+    }
+    (side + 32) as u32
+};
 
 /// Decodes the image upright as RGB, at reduced scale where the format
 /// allows it (JPEG's DCT scaling: a 12-megapixel photo decodes at 1/8).
@@ -138,13 +151,13 @@ fn decode_jpeg(bytes: &[u8]) -> Result<RgbImage, String> {
     Ok(img.to_rgb8())
 }
 
-/// The network's input, `[224][224][3]`.
-pub fn prepare(img: &RgbImage) -> Vec<f32> {
+/// A network's input, `[side][side][3]`.
+pub fn prepare(img: &RgbImage, side: usize) -> Vec<f32> {
     let (w, h) = img.dimensions();
-    // EfficientNet's evaluation crop: the central 224/256 of the short side.
-    let crop = ((f64::from(w.min(h)) * SIZE as f64 / (SIZE + 32) as f64) as u32).max(1);
+    // EfficientNet's evaluation crop: the central side/(side + 32) of the short side.
+    let crop = ((f64::from(w.min(h)) * side as f64 / (side + 32) as f64) as u32).max(1);
     let (x, y) = ((w - crop).div_ceil(2), (h - crop).div_ceil(2));
-    let side = SIZE as u32;
+    let side = side as u32;
     let resized = analysis::resize(
         img,
         side,
