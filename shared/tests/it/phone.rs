@@ -60,7 +60,7 @@ const CASES: [Case; 5] = [
         camera: "Google - Pixel 8",
         taken_at: "2024-03-09 07:15:30",
         gps: Some((-33.857, 151.215)),
-        tag: "moped",
+        tag: "motorcycle",
     },
     Case {
         file: "live-photo.heic",
@@ -70,8 +70,10 @@ const CASES: [Case; 5] = [
         camera: "Apple - iPhone 13 mini",
         taken_at: "2023-12-24 16:05:00",
         gps: None,
-        // What the rocket photo itself gets at the default threshold.
-        tag: "device",
+        // The rocket photo gets no tag at the default threshold (the networks
+        // are unsure of it, tests/it/local_tagger.rs); iphone.heic shows
+        // that HEIC stills are tagged from their pixels.
+        tag: "",
     },
     Case {
         file: "motion-photo.jpg",
