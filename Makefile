@@ -53,7 +53,7 @@ bench-upgrade: services ## first start on a database of the original assignment 
 fuzz: ## each fuzz target for FUZZ_SECONDS (default 600) with cargo-fuzz (BENCHMARKS.md)
 	scripts/fuzz.sh
 
-model: ## fetch and convert the on-device models (classifier, face, person and object detectors) into data/models (MODEL_DIR overrides); idempotent
+model: ## fetch and convert the on-device models (classifier: EfficientNet-Lite1 + Lite2; face, person and object detectors) into data/models (MODEL_DIR overrides); idempotent
 	@python3 scripts/fetch-model.py
 	@python3 scripts/fetch-detectors.py
 	@python3 scripts/fetch-objects.py
