@@ -69,7 +69,7 @@ function full(p) {
   const original = drawable(p);
   const rendition = api.thumbnailUrl(p, RENDITION);
   const img = el('img', { src: original ? p.view_url : rendition, alt: describe(p), width: p.width, height: p.height, decoding: 'async' });
-  const frame = el('div', { class: 'frame' }, img, el('div', { class: 'overlay' }));
+  const frame = el('div', { class: 'frame' }, img, el('div', { class: 'overlay' }, ...objectBoxes(p)));
   fit(frame, p.width, p.height);
   const caption = el('figcaption', { class: 'full-caption' });
   const download = el('a', { href: p.view_url, download: fileName(p) }, `Download the original (${(p.format || 'file').toUpperCase()}, ${p.size} KB)`);
@@ -91,6 +91,23 @@ function full(p) {
     }, { once: true });
   }
   return el('figure', { class: 'full' }, frame, caption);
+}
+
+/**
+ * What the object detector found, each as a box over the picture with its
+ * name: the API's boxes are relative (0..1 of the width and height, from
+ * the top-left corner), so they are percentages of the overlay.
+ */
+function objectBoxes(p) {
+  return (p.objects || []).map((o) => {
+    const name = `${o.label} ${Math.round(o.confidence)}%`;
+    const box = el('div', { class: 'object-box', title: name, 'aria-label': name, role: 'img' },
+      el('span', { class: 'object-label' }, name));
+    for (const [side, value] of [['left', o.box.x], ['top', o.box.y], ['width', o.box.w], ['height', o.box.h]]) {
+      box.style.setProperty(side, `${(value * 100).toFixed(2)}%`); // CSSOM: allowed by style-src 'self'
+    }
+    return box;
+  });
 }
 
 /** Sizes a frame for a picture of `w` x `h` pixels (unknown: as the image loads). */

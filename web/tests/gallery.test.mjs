@@ -280,6 +280,17 @@ test('upload, search, open, make private, hide from visitors, delete', { timeout
   await anonymous.locator('#grid img[alt^="coffee.png"]').click();
   await anonymous.getByRole('heading', { name: 'coffee.png' }).waitFor();
   await anonymous.getByRole('button', { name: 'Copy view link' }).waitFor();
+  // What the object detector found, boxed where it is: the cup.
+  const cup = anonymous.locator('.full .overlay .object-box', { hasText: /^cup \d+%$/ });
+  await cup.first().waitFor();
+  await imagesLoaded(anonymous.locator('.full img'));
+  const frame = await anonymous.locator('.full .overlay').boundingBox();
+  const box = await cup.first().boundingBox();
+  assert.ok(box.width > 10 && box.height > 10, `the cup's box: ${JSON.stringify(box)}`);
+  assert.ok(box.x >= frame.x - 1 && box.y >= frame.y - 1 && box.x + box.width <= frame.x + frame.width + 1
+    && box.y + box.height <= frame.y + frame.height + 1, `inside the picture: ${JSON.stringify({ box, frame })}`);
+  const label = await anonymous.locator('.full .object-label').first().evaluate((e) => parseFloat(getComputedStyle(e).fontSize));
+  assert.ok(label >= 11, `object labels are readable: ${label}px`);
   assert.equal(await anonymous.getByRole('button', { name: 'Delete…' }).count(), 0);
   assert.equal(await anonymous.locator('#private-toggle').count(), 0);
   assert.equal((await api(`/images/${id}/thumbnail?size=256`)).status, 404);
