@@ -4,7 +4,7 @@
 # local API built beforehand (target/debug/local-api, or $LOCAL_API) on a
 # free port with a fresh SQLite database and image folder, runs the test
 # against it, and stops it. Screenshots and the server's log go to
-# $GALLERY_OUT (target/gallery).
+# $GALLERY_OUT (target/gallery). GALLERY_ONLY=<pattern> runs only the tests whose names match.
 #
 #   cargo build -p local-api && scripts/gallery-test.sh
 set -euo pipefail
@@ -67,7 +67,7 @@ done
 curl -fsS "http://127.0.0.1:$port/health" >/dev/null
 
 status=0
-BASE_URL=http://127.0.0.1:$port GALLERY_OUT=$out node --test --test-reporter=spec web/tests/gallery.test.mjs || status=$?
+BASE_URL=http://127.0.0.1:$port GALLERY_OUT=$out node --test --test-reporter=spec ${GALLERY_ONLY:+--test-name-pattern="$GALLERY_ONLY"} web/tests/gallery.test.mjs || status=$?
 if [[ $status -ne 0 ]]; then
   echo "gallery-test: failed; the server's log is $out/server.log" >&2
 fi

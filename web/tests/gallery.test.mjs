@@ -413,6 +413,40 @@ test('a portrait at its own aspect ratio, and TIFF, HEIC and AVIF through a rend
   assert.deepEqual(problems, []);
 });
 
+test('a HEIC photo dropped on the page is uploaded, tagged and shown upright through its rendition', { timeout: 300_000 }, async () => {
+  const problems = [];
+  const context = await browser.newContext({ viewport: DESKTOP, colorScheme: 'light' });
+  const page = await open(context, problems);
+  await page.goto(`${BASE}/#/`);
+  await page.locator('#drop-zone').waitFor();
+  const heic = readFileSync(join(FIXTURES, '../phone/iphone.heic')).toString('base64');
+  await page.evaluate((b64) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const data = new DataTransfer();
+    data.items.add(new File([bytes], 'IMG_0001.HEIC', { type: 'image/heic' }));
+    for (const type of ['dragenter', 'dragover', 'drop']) {
+      document.querySelector('#drop-zone').dispatchEvent(new DragEvent(type, { dataTransfer: data, bubbles: true, cancelable: true }));
+    }
+  }, heic);
+  const line = page.locator('#uploads > li', { hasText: 'IMG_0001.HEIC' });
+  // A cat photo, tagged from its pixels.
+  await line.locator('.tag-list a', { hasText: /^cat$/ }).waitFor({ timeout: TAGGING });
+  await line.locator('a[href^="#/images/"]').first().click();
+  await page.getByRole('heading', { name: 'IMG_0001.HEIC' }).waitFor();
+  const img = page.locator('.full img');
+  assert.match(await img.getAttribute('src'), /\/images\/\d+\/thumbnail\?size=1024$/);
+  const [natural] = await imagesLoaded(img);
+  assert.ok(natural > 0, 'the rendition is drawn');
+  // Stored turned a quarter (EXIF and HEIF rotation): shown upright, landscape.
+  const { w, h } = await img.evaluate((e) => ({ w: e.naturalWidth, h: e.naturalHeight }));
+  assert.ok(w > h, `upright: ${w}x${h}`);
+  await page.getByText('browsers cannot draw HEIC files').waitFor();
+  await page.getByRole('link', { name: /^Download the original \(HEIC/ }).waitFor();
+  await page.screenshot({ path: join(OUT, 'heic-desktop.png') });
+  await context.close();
+  assert.deepEqual(problems, []);
+});
+
 test('cards show the name and the most specific tags', { timeout: 300_000 }, async () => {
   const tagged = await post('chelsea.png', readFileSync(join(FIXTURES, 'chelsea.png')));
   const vocabulary = await (await api('/assets/tag-breadth.json')).json();
