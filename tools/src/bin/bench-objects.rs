@@ -5,7 +5,7 @@
 //! of the people detectors on the same photos, and the process's resident
 //! memory with the detector loaded.
 
-use pictures::tagger::local::{EfficientNet, WEIGHTS_FILE, prepare};
+use pictures::tagger::local::{Classifier, WEIGHTS_FILE};
 use pictures::tagger::objects::ObjectDetector;
 use pictures::tagger::people::PeopleDetector;
 use std::path::{Path, PathBuf};
@@ -88,7 +88,7 @@ fn main() {
         rss("VmRSS:")
     );
     let people = PeopleDetector::load(&model_dir).ok();
-    let classifier = EfficientNet::load(&model_dir.join(WEIGHTS_FILE)).ok();
+    let classifier = Classifier::load(&model_dir.join(WEIGHTS_FILE)).ok();
 
     for path in &photos {
         let img = image::open(path).unwrap().to_rgb8();
@@ -152,9 +152,9 @@ fn main() {
         println!("(people detectors on the same image        median {t:>9.1?}, on-CPU {c:.1?})");
     }
     if let Some(c) = &classifier {
-        let _ = c.classify(&prepare(&img));
-        let t = time(20, || c.classify(&prepare(&img)));
-        let on = cpu(20, || c.classify(&prepare(&img)));
+        let _ = c.classify(&img);
+        let t = time(20, || c.classify(&img));
+        let on = cpu(20, || c.classify(&img));
         println!("(classifier on the same image              median {t:>9.1?}, on-CPU {on:.1?})");
     }
     println!(
