@@ -335,7 +335,7 @@ mod tests {
         png[16..20].copy_from_slice(&60_000u32.to_be_bytes());
         png[20..24].copy_from_slice(&60_000u32.to_be_bytes());
         // Fix the IHDR CRC so the header itself is well formed.
-        let crc = crc32(&png[12..29]);
+        let crc = crc32fast::hash(&png[12..29]);
         png[29..33].copy_from_slice(&crc.to_be_bytes());
         assert_eq!(code(ImageData::from_bytes(png)), "image_too_large");
     }
@@ -366,20 +366,5 @@ mod tests {
                 "{name}: a cut file must not decode"
             );
         }
-    }
-
-    fn crc32(data: &[u8]) -> u32 {
-        let mut crc = 0xffff_ffffu32;
-        for &b in data {
-            crc ^= u32::from(b);
-            for _ in 0..8 {
-                crc = if crc & 1 != 0 {
-                    (crc >> 1) ^ 0xedb8_8320
-                } else {
-                    crc >> 1
-                };
-            }
-        }
-        !crc
     }
 }
