@@ -34,6 +34,6 @@ pub use colors::{Color, dominant_colors, parse_hex};
 pub use decode::{decode_cost, decode_small};
 pub use location::without_location;
 pub use palette::{PALETTE_SIZE, palette_png};
-pub use phash::{NEAR_DUPLICATE_BITS, hamming, perceptual_hash};
+pub use phash::{NEAR_DUPLICATE_BITS, hamming, hash_bands, perceptual_hash};
 pub use resize::{Filter, resize, scale_long_side};
 pub use thumbnail::{THUMBNAIL_SIZES, encode_thumbnail, thumbnail};

@@ -66,6 +66,13 @@ pub fn hamming(a: u64, b: u64) -> u32 {
     (a ^ b).count_ones()
 }
 
+/// The 16-bit bands of a perceptual hash: two hashes within distance `d`
+/// share a band within `d / 4` of each other, so the near-duplicate indexes
+/// are looked up by band.
+pub fn hash_bands(phash: u64) -> [i64; 4] {
+    [0, 1, 2, 3].map(|i| ((phash >> (16 * i)) & 0xffff) as i64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,5 +114,11 @@ mod tests {
         assert!(hamming(perceptual_hash(&half), hash) <= NEAR_DUPLICATE_BITS);
         let mirrored = image::imageops::flip_horizontal(&photo);
         assert!(hamming(perceptual_hash(&mirrored), hash) > NEAR_DUPLICATE_BITS);
+    }
+
+    #[test]
+    fn bands() {
+        let b = hash_bands(0x1234_5678_9abc_def0);
+        assert_eq!(b, [0xdef0, 0x9abc, 0x5678, 0x1234]);
     }
 }

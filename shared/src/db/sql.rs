@@ -18,6 +18,7 @@ use tokio::sync::OnceCell;
 use super::migrate::Faults;
 use super::stats::StatsPlan;
 use super::{DbError, PictureChange, Pictures};
+use crate::analysis::hash_bands;
 use crate::domain::types::TagOrigin;
 use crate::domain::{
     ColorShare, DateRange, DetectedObject, Facts, Gps, ImageFormat, Inserted, NearColor,
@@ -277,11 +278,6 @@ fn like_pattern(piece: &str) -> String {
     }
     p.push('%');
     p
-}
-
-/// The 16-bit bands of a perceptual hash, for the near-duplicate indexes.
-pub fn hash_bands(phash: u64) -> [i64; 4] {
-    [0, 1, 2, 3].map(|i| ((phash >> (16 * i)) & 0xffff) as i64)
 }
 
 /// Running statistics of one tag, merged from several partial answers.
@@ -1324,10 +1320,11 @@ macro_rules! sql_database {
                 Ok(Self::pictures_from(&rows)?.into_iter().map(|(p, _)| p).collect())
             }
 
-            async fn complete_pictures(&self, done: &[(i64, Option<u64>, String)]) -> Result<(), DbError> {
+            async fn complete_pictures(&self, done: &[(i64, Option<u64>, Vec<Tag>)]) -> Result<(), DbError> {
                 self.ready().await?;
                 let mut tx = self.pool.begin().await?;
-                for (id, size, tag_list) in done {
+                for (id, size, tags) in done {
+                    let tag_list = encode_tag_list(tags);
                     sqlx::query("UPDATE pictures SET size = COALESCE(size, ?), tag_list = COALESCE(tag_list, ?) WHERE id = ?")
                         .bind(size.map(|s| s as i64))
                         .bind(tag_list)
@@ -1523,11 +1520,5 @@ mod tests {
         assert_eq!(trigrams("ab"), Vec::<String>::new());
         assert_eq!(trigrams("IMG_01"), vec!["_01", "g_0", "img", "mg_"]);
         assert_eq!(like_pattern("50%_A!"), "%50!%!_a!!%");
-    }
-
-    #[test]
-    fn bands() {
-        let b = hash_bands(0x1234_5678_9abc_def0);
-        assert_eq!(b, [0xdef0, 0x9abc, 0x5678, 0x1234]);
     }
 }

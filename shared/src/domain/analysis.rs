@@ -242,7 +242,7 @@ pub async fn similar(
     let radius = max_distance / 4;
     let mut near: Vec<(u32, i64)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for (band, value) in crate::db::hash_bands(phash).into_iter().enumerate() {
+    for (band, value) in analysis::hash_bands(phash).into_iter().enumerate() {
         let values = within(value as u16, radius);
         for (other, hash) in app.db.hash_candidates(band, &values).await? {
             let d = (hash ^ phash).count_ones();

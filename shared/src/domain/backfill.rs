@@ -6,7 +6,6 @@
 //! (new rows always have both).
 
 use crate::app::App;
-use crate::db::encode_tag_list;
 use crate::store::StoreError;
 
 use super::Error;
@@ -46,7 +45,7 @@ pub async fn backfill(app: &App) -> Result<Backfilled, Error> {
                     Err(e) => return Err(e.into()),
                 },
             };
-            done.push((row.id, size, encode_tag_list(&row.tags)));
+            done.push((row.id, size, row.tags));
         }
         app.db.complete_pictures(&done).await?;
         report.completed += done.len();

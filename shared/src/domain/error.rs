@@ -1,5 +1,5 @@
 use crate::analysis::BudgetError;
-use crate::db::DbError;
+use super::ports::DbError;
 use crate::store::StoreError;
 use crate::tagger::TaggerError;
 

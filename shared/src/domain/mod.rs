@@ -6,6 +6,7 @@ pub mod analysis;
 mod backfill;
 pub mod caller;
 mod error;
+pub mod ports;
 pub mod files;
 pub(crate) mod image;
 pub mod pictures;

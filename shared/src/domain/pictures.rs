@@ -14,7 +14,7 @@ use super::{Error, ImageData, NewPicture, normalize_tag, select_objects, select_
 use crate::analysis::DecodeBudget;
 use crate::app::App;
 use crate::auth::hex;
-use crate::db::PictureChange;
+use super::ports::PictureChange;
 use crate::store::{FileKind, StoreError, file_name};
 
 /// One picture to register, as the caller sent it.

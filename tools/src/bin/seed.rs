@@ -197,7 +197,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             if let Some(p) = &picked {
                 let owner = p.owners[i].clone();
-                let bands = pictures::db::hash_bands(p.phashes[i]);
+                let bands = pictures::analysis::hash_bands(p.phashes[i]);
                 let colors: Vec<(String, f64)> = p.colors[i]
                     .iter()
                     .map(|(r, g, b, f)| {
