@@ -24,7 +24,8 @@ test: build-deps model services tools ## every test (SQLite and MariaDB/MySQL, l
 	scripts/schemathesis.sh
 	scripts/gallery-test.sh
 
-lint: build-deps ## formatting and clippy, warnings as errors
+lint: build-deps ## formatting, clippy (warnings as errors) and the import rules (scripts/check-imports.py: no domain -> db/http/app arrows, no circles)
+	python3 scripts/check-imports.py
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 

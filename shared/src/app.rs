@@ -2,14 +2,15 @@
 //! model, once per process, then borrowed by every request.
 
 use std::sync::Arc;
-use tokio::sync::OnceCell;
 
 use crate::analysis::DecodeBudget;
-use crate::auth::{AdminKeys, AuthMode, JwtVerifier, UrlSigner};
+use crate::auth::{AuthSettings, JwtVerifier, UrlSigner};
 use crate::config::{Config, ConfigError, TaggerKind};
 use crate::db::{self, Database, DbError};
 use crate::domain::Error;
-use crate::domain::queue::{LocalQueue, TagQueue};
+use crate::domain::ports::TagQueue;
+use crate::domain::ports::{Ports, Settings, Signer};
+use crate::queue::{LocalQueue, SqsQueue};
 use crate::store::{FolderStore, ImageStore, S3Store, StoreError};
 use crate::tagger::{ImaggaTagger, LocalTagger, NoTagger, Staging, Tagger};
 
@@ -27,27 +28,7 @@ pub struct App {
     pub max_body_bytes: usize,
     /// The memory every image decode in flight may take, together.
     pub decodes: Arc<DecodeBudget>,
-    signing_key: Option<String>,
-    signer: OnceCell<UrlSigner>,
-}
-
-/// Who may call, and how they prove it.
-pub struct AuthSettings {
-    pub mode: AuthMode,
-    pub admin_keys: AdminKeys,
-    pub jwt: Option<JwtVerifier>,
-}
-
-/// Limits and lifetimes the operations read.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub view_url_ttl_secs: i64,
-    pub upload_url_ttl_secs: i64,
-    pub tag_lease_secs: i64,
-    pub tag_max_attempts: u32,
-    pub tag_retry_secs: i64,
-    pub max_response_bytes: usize,
-    pub max_file_bytes: usize,
+    pub signer: Signer,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -115,14 +96,7 @@ impl App {
         };
         let (queue, local_queue): (Arc<dyn TagQueue>, _) = match &config.tag_queue_url {
             Some(url) => (
-                Arc::new(
-                    crate::queue::SqsQueue::open(
-                        url,
-                        &config.s3,
-                        config.sqs_endpoint_url.as_deref(),
-                    )
-                    .await,
-                ),
+                Arc::new(SqsQueue::open(url, &config.s3, config.sqs_endpoint_url.as_deref()).await),
                 None,
             ),
             None => {
@@ -168,27 +142,26 @@ impl App {
                 config.decode_memory_mib,
                 config.decode_wait,
             )),
-            signing_key: config.url_signing_key.as_ref().map(|k| k.0.clone()),
-            signer: OnceCell::new(),
+            signer: Signer::new(config.url_signing_key.as_ref().map(|k| k.0.clone())),
         }))
     }
 
-    /// The signer of view and upload URLs: `URL_SIGNING_KEY`, or a random
-    /// key generated once and kept in the database, so every function and
-    /// every restart signs alike.
+    /// The ports, borrowed for one operation.
+    pub fn ports(&self) -> Ports<'_> {
+        Ports {
+            db: &*self.db,
+            store: &*self.store,
+            tagger: &*self.tagger,
+            queue: &*self.queue,
+            decodes: &self.decodes,
+            settings: &self.settings,
+            signer: &self.signer,
+        }
+    }
+
+    /// The signer of view and upload URLs ([`Signer`]).
     pub async fn signer(&self) -> Result<&UrlSigner, Error> {
-        self.signer
-            .get_or_try_init(|| async {
-                let key = match &self.signing_key {
-                    Some(key) => key.clone(),
-                    None => {
-                        let fresh = crate::auth::new_api_key();
-                        self.db.setting_or_insert("url_signing_key", &fresh).await?
-                    }
-                };
-                Ok::<_, Error>(UrlSigner::new(key.as_bytes()))
-            })
-            .await
+        self.signer.get(&*self.db).await
     }
 
     /// Connects and migrates now rather than at the first request. A database
@@ -210,7 +183,10 @@ impl App {
                 Ok(())
             }
             Ok(()) => {
-                if let Err(e) = crate::domain::accounts::namespace_token_users(self).await {
+                let issuer = self.auth.jwt.as_ref().and_then(|j| j.issuer());
+                if let Err(e) =
+                    crate::domain::accounts::namespace_token_users(&*self.db, issuer).await
+                {
                     tracing::warn!(error = %e, "token users not moved yet; the next start tries again");
                 }
                 Ok(())

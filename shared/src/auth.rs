@@ -32,17 +32,7 @@ pub fn new_api_key() -> String {
 
 /// What is stored of a key: its SHA-256, hex.
 pub fn key_hash(key: &str) -> String {
-    hex(&Sha256::digest(key.as_bytes()))
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    hex::encode(Sha256::digest(key.as_bytes()))
 }
 
 /// Equal strings, compared in time that does not depend on where they differ.
@@ -233,7 +223,7 @@ impl UrlSigner {
     pub fn sign(&self, what: &str, expires: i64) -> String {
         let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes any key length");
         mac.update(format!("{what}\n{expires}").as_bytes());
-        hex(&mac.finalize().into_bytes())
+        hex::encode(mac.finalize().into_bytes())
     }
 
     /// `Ok` when `sig` signs `what` until `expires`, which is still ahead.
@@ -261,6 +251,13 @@ fn bad_signature() -> Error {
 
 pub fn unix_now() -> i64 {
     chrono::Utc::now().timestamp()
+}
+
+/// Who may call, and how they prove it.
+pub struct AuthSettings {
+    pub mode: AuthMode,
+    pub admin_keys: AdminKeys,
+    pub jwt: Option<JwtVerifier>,
 }
 
 #[cfg(test)]

@@ -48,8 +48,8 @@ pub async fn run_tag_image() -> Result<(), Error> {
 /// One invocation of `tag-image`.
 pub async fn tag_image(app: &Arc<App>, event: Value) -> Result<Value, Error> {
     if event.get("Records").is_none() {
-        let done = drain(app, 10).await?;
-        let swept = crate::domain::uploads::sweep_expired(app).await?;
+        let done = drain(&app.ports(), 10).await?;
+        let swept = crate::domain::uploads::sweep_expired(&*app.db, &*app.store).await?;
         return Ok(serde_json::json!({"drained": done, "expired_upload_slots": swept}));
     }
     let event: SqsEvent = serde_json::from_value(event)?;
@@ -72,7 +72,7 @@ pub async fn tag_image(app: &Arc<App>, event: Value) -> Result<Value, Error> {
         {
             // Done already, or another worker holds it: nothing to do.
             Ok(None) => false,
-            Ok(Some(job)) => match run_job(app, &job, false).await {
+            Ok(Some(job)) => match run_job(&app.ports(), &job, false).await {
                 Ok(JobOutcome::Retry(why)) => {
                     tracing::warn!(picture = job.picture_id, %why, "tagging will be tried again");
                     true

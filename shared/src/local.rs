@@ -1,9 +1,14 @@
 //! The local API: every function behind one HTTP listener.
 
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 
+use crate::auth::unix_now;
+use crate::domain::queue::{JobOutcome, run_job};
 use crate::http::{docs_router, router};
+use crate::queue::LocalQueue;
 use crate::{App, Config};
 
 /// Serves every route on `BIND` (default 127.0.0.1:8080) until Ctrl-C or
@@ -48,7 +53,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         backfill(&upkeep).await;
     });
     if let Some(queue) = app.local_queue.clone() {
-        tokio::spawn(crate::domain::queue::run_worker(app.clone(), queue));
+        tokio::spawn(run_worker(app.clone(), queue));
     }
     let listener = TcpListener::bind(&config.bind)
         .await
@@ -77,7 +82,7 @@ pub fn local_router(app: std::sync::Arc<App>) -> axum::Router {
 }
 
 async fn sweep(app: &App, grace: std::time::Duration) {
-    match crate::domain::reconcile(app, grace).await {
+    match crate::domain::reconcile(&*app.db, &*app.store, grace).await {
         Ok(report) => {
             for location in &report.removed {
                 tracing::warn!(%location, "removed an orphan file (no picture refers to it)");
@@ -95,7 +100,7 @@ async fn sweep(app: &App, grace: std::time::Duration) {
 
 async fn backfill(app: &App) {
     let started = std::time::Instant::now();
-    match crate::domain::backfill(app).await {
+    match crate::domain::backfill(&*app.db, &*app.store).await {
         Ok(report) if report.completed > 0 => tracing::info!(
             completed = report.completed,
             missing_files = report.missing_files,
@@ -111,7 +116,7 @@ async fn backfill_once() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::from_env()?;
     let app = App::build(&config, false).await?;
     let started = std::time::Instant::now();
-    let report = crate::domain::backfill(&app).await?;
+    let report = crate::domain::backfill(&*app.db, &*app.store).await?;
     println!(
         "completed {} rows ({} with a missing file) in {:.1?}",
         report.completed,
@@ -131,7 +136,8 @@ async fn retag_all() -> Result<(), Box<dyn std::error::Error>> {
     };
     let app = App::build(&config, true).await?;
     let started = std::time::Instant::now();
-    let report = crate::domain::retag_all(&app, min, config.tag_queue_url.is_some()).await?;
+    let report =
+        crate::domain::retag_all(&app.ports(), min, config.tag_queue_url.is_some()).await?;
     for (id, why) in &report.skipped {
         tracing::warn!(id, why, "picture not re-tagged; its tags stay");
     }
@@ -149,7 +155,7 @@ async fn analyze_once() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::from_env()?;
     let app = App::build(&config, false).await?;
     let started = std::time::Instant::now();
-    let report = crate::domain::analyze_all(&app).await?;
+    let report = crate::domain::analyze_all(&*app.db, &*app.store, &app.decodes).await?;
     println!(
         "analysed {} pictures ({} with a missing or unreadable file) in {:.1?}",
         report.analyzed,
@@ -162,7 +168,7 @@ async fn analyze_once() -> Result<(), Box<dyn std::error::Error>> {
 async fn reconcile_once() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::from_env()?;
     let app = App::build(&config, false).await?;
-    let report = crate::domain::reconcile(&app, config.orphan_grace).await?;
+    let report = crate::domain::reconcile(&*app.db, &*app.store, config.orphan_grace).await?;
     println!(
         "checked {} files older than {} s, removed {} orphans and {} expired upload slots",
         report.checked,
@@ -197,6 +203,62 @@ async fn shutdown() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+/// The worker of the local API: keeps one job more than the tagger runs in
+/// parallel in flight (so a core never waits while a job reads its file or
+/// writes its answer), claiming the next as soon as one ends; sleeps until
+/// woken by a new upload or a second passes (retries come due). Runs until
+/// the process ends.
+pub async fn run_worker(app: Arc<App>, queue: Arc<LocalQueue>) {
+    let parallel = 2 * std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut running = tokio::task::JoinSet::new();
+    loop {
+        let free = parallel - running.len();
+        let claimed = if free > 0 {
+            app.db
+                .claim_jobs(unix_now(), app.settings.tag_lease_secs, free as u32)
+                .await
+        } else {
+            Ok(Vec::new())
+        };
+        match claimed {
+            Ok(jobs) if !jobs.is_empty() => {
+                for job in jobs {
+                    let app = app.clone();
+                    // Each job runs to its end even if the worker is dropped.
+                    let handle = tokio::spawn(async move {
+                        match run_job(&app.ports(), &job, true).await {
+                            Ok(JobOutcome::Failed(why)) => {
+                                tracing::warn!(picture = job.picture_id, %why, "tagging failed for good");
+                            }
+                            Ok(JobOutcome::Retry(why)) => {
+                                tracing::warn!(picture = job.picture_id, %why, attempt = job.attempts, "tagging will be tried again");
+                            }
+                            Ok(_) => {}
+                            Err(e) => {
+                                tracing::warn!(picture = job.picture_id, error = %e, "a tagging job could not be recorded; its lease will run out and it is tried again")
+                            }
+                        }
+                    });
+                    running.spawn(async move {
+                        let _ = handle.await;
+                    });
+                }
+            }
+            Ok(_) if !running.is_empty() => {
+                // Full, or nothing due: the next claim waits for a job to end.
+                running.join_next().await;
+            }
+            Ok(_) => {
+                let _ = tokio::time::timeout(Duration::from_secs(1), queue.wake.notified()).await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the tagging queue cannot be read; trying again shortly");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        }
+    }
 }
 
 #[cfg(test)]

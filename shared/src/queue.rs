@@ -1,5 +1,6 @@
-//! The tagging queue on AWS: an SQS queue (`TAG_QUEUE_URL`) that feeds the
-//! `tag-image` function. Each message names one picture whose job waits in
+//! The adapters of the tagging queue's port: the local API's (it wakes the
+//! process's own worker) and, on AWS, an SQS queue (`TAG_QUEUE_URL`) that
+//! feeds the `tag-image` function. Each message names one picture whose job waits in
 //! the queue table; the table stays the record, so a message lost or sent
 //! twice changes nothing but when the job runs.
 
@@ -8,7 +9,20 @@ use aws_sdk_sqs::Client;
 use std::time::Duration;
 
 use crate::config::S3Settings;
-use crate::domain::queue::TagQueue;
+use crate::domain::ports::TagQueue;
+
+/// The queue of the local API: wakes its worker.
+#[derive(Default)]
+pub struct LocalQueue {
+    pub wake: tokio::sync::Notify,
+}
+
+#[async_trait]
+impl TagQueue for LocalQueue {
+    async fn enqueue(&self, _: i64) {
+        self.wake.notify_one();
+    }
+}
 
 pub struct SqsQueue {
     client: Client,

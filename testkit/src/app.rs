@@ -134,7 +134,7 @@ impl TestApp {
         app.warm_up().await;
         // As the local API does: a worker for the tagging queue.
         if let Some(queue) = app.local_queue.clone() {
-            tokio::spawn(pictures::domain::queue::run_worker(app.clone(), queue));
+            tokio::spawn(pictures::local::run_worker(app.clone(), queue));
         }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());

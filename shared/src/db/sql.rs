@@ -19,7 +19,7 @@ use super::migrate::Faults;
 use super::stats::StatsPlan;
 use super::{DbError, PictureChange, Pictures};
 use crate::analysis::hash_bands;
-use crate::domain::types::TagOrigin;
+use crate::domain::TagOrigin;
 use crate::domain::{
     ColorShare, DateRange, DetectedObject, Facts, Gps, ImageFormat, Inserted, NearColor,
     NewPicture, Order, Picture, SearchQuery, Status, Tag, TagSource, TagStat, Visibility, scope_of,

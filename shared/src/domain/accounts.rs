@@ -2,9 +2,11 @@
 //! caller, and what deleting an account takes with it.
 
 use super::caller::{Caller, User, UserId};
+use super::ports::{Accounts, Database};
 use super::{Error, utc_now};
-use crate::app::App;
-use crate::auth::{key_hash, new_api_key, same};
+use crate::auth::{AdminKeys, AuthMode, AuthSettings, key_hash, new_api_key, same};
+use crate::store::ImageStore;
+use std::sync::Arc;
 
 /// A user's account as the API shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -48,12 +50,16 @@ const TOUCH_EVERY_SECS: i64 = 60;
 /// The caller an `x-api-key` (or a bearer token that is not a JWT) names:
 /// an admin key, or a user's key looked up by its hash. Nothing is cached, so
 /// a deleted key fails on the very next request, in every function.
-pub async fn caller_for_key(app: &App, key: &str) -> Result<Caller, Error> {
-    if app.auth.admin_keys.matches(key) {
+pub async fn caller_for_key(
+    db: Arc<dyn Accounts>,
+    admin_keys: &AdminKeys,
+    key: &str,
+) -> Result<Caller, Error> {
+    if admin_keys.matches(key) {
         return Ok(Caller::Admin);
     }
     let hash = key_hash(key);
-    let owner = app.db.key_owner(&hash).await?;
+    let owner = db.key_owner(&hash).await?;
     let Some(owner) = owner.filter(|o| same(&o.key_hash, &hash)) else {
         return Err(Error::Unauthorized(
             "the API key is not valid (unknown, or deleted)".into(),
@@ -69,7 +75,6 @@ pub async fn caller_for_key(app: &App, key: &str) -> Result<Caller, Error> {
         })
     });
     if stale {
-        let db = app.db.clone();
         let id = owner.key_id;
         tokio::spawn(async move {
             if let Err(e) = db.touch_key(id, &utc_now()).await {
@@ -86,15 +91,19 @@ pub async fn caller_for_key(app: &App, key: &str) -> Result<Caller, Error> {
 
 /// The caller a bearer token names: a JWT when the service checks them and
 /// the token has a JWT's three parts, else an API key.
-pub async fn caller_for_bearer(app: &App, token: &str) -> Result<Caller, Error> {
+pub async fn caller_for_bearer(
+    db: Arc<dyn Accounts>,
+    auth: &AuthSettings,
+    token: &str,
+) -> Result<Caller, Error> {
     let looks_like_jwt = token.split('.').count() == 3;
-    match (&app.auth.jwt, looks_like_jwt) {
+    match (&auth.jwt, looks_like_jwt) {
         (Some(verifier), true) => Ok(Caller::User(verifier.verify(token)?)),
         (None, true) => Err(Error::Unauthorized(
             "this service does not accept tokens (no JWT_SECRET or JWT_PUBLIC_KEY_FILE); use an API key"
                 .into(),
         )),
-        (_, false) => caller_for_key(app, token).await,
+        (_, false) => caller_for_key(db, &auth.admin_keys, token).await,
     }
 }
 
@@ -121,7 +130,8 @@ fn parse_email(email: Option<&str>) -> Result<Option<String>, Error> {
 /// creates one for `email`; under `AUTH=open` anyone signs up. Accounts not
 /// made from a token get their first API key, shown once.
 pub async fn create_user(
-    app: &App,
+    db: &dyn Accounts,
+    mode: AuthMode,
     caller: &Caller,
     email: Option<&str>,
 ) -> Result<(Account, Option<NewKey>), Error> {
@@ -138,9 +148,7 @@ pub async fn create_user(
             ));
         }
         Caller::Admin => (UserId::generate(), email, true),
-        Caller::Anonymous if app.auth.mode == crate::auth::AuthMode::Open => {
-            (UserId::generate(), email, true)
-        }
+        Caller::Anonymous if mode == AuthMode::Open => (UserId::generate(), email, true),
         Caller::Anonymous => {
             return Err(Error::Unauthorized(
                 "creating a user needs the user's token, or an admin key".into(),
@@ -153,7 +161,7 @@ pub async fn create_user(
         image_upload_count: 0,
         created: utc_now(),
     };
-    if !app.db.create_user(&account).await? {
+    if !db.create_user(&account).await? {
         return Err(Error::Conflict(match &account.email {
             Some(email) if !caller.user().is_some_and(|u| u.by_token) => {
                 format!("a user with the email {email} already exists")
@@ -162,17 +170,16 @@ pub async fn create_user(
         }));
     }
     let key = match with_key {
-        true => Some(add_key(app, &account.id, "default").await?),
+        true => Some(add_key(db, &account.id, "default").await?),
         false => None,
     };
     Ok((account, key))
 }
 
 /// `GET /users/me`.
-pub async fn me(app: &App, caller: &Caller) -> Result<Account, Error> {
+pub async fn me(db: &dyn Accounts, caller: &Caller) -> Result<Account, Error> {
     let user = caller.require_user()?;
-    app.db
-        .account(user.id.as_str())
+    db.account(user.id.as_str())
         .await?
         .ok_or_else(|| no_account(&user.id))
 }
@@ -189,38 +196,49 @@ fn no_account(id: &UserId) -> Error {
 /// thumbnails) and the objects put at its slots. Pictures go one by one,
 /// each row before its file, so a crash leaves no row without its file; the
 /// next sweep ([`finish_closed_accounts`]) completes what was cut short.
-pub async fn delete_me(app: &App, caller: &Caller) -> Result<(), Error> {
+pub async fn delete_me(
+    db: &dyn Database,
+    store: &dyn ImageStore,
+    caller: &Caller,
+) -> Result<(), Error> {
     let user = caller.require_user()?;
     let owner = user.id.as_str();
-    for location in app.db.close_account(owner, &utc_now()).await? {
-        if let Err(e) = app.store.delete(&location).await {
+    for location in db.close_account(owner, &utc_now()).await? {
+        if let Err(e) = store.delete(&location).await {
             tracing::warn!(error = %e, "an upload slot's object stays until the next sweep");
         }
     }
-    delete_pictures_of(app, owner).await
+    delete_pictures_of(db, store, owner).await
 }
 
 /// Every picture of `owner`, then the record that the account is closing.
-async fn delete_pictures_of(app: &App, owner: &str) -> Result<(), Error> {
+async fn delete_pictures_of(
+    db: &dyn Database,
+    store: &dyn ImageStore,
+    owner: &str,
+) -> Result<(), Error> {
     loop {
-        let ids = app.db.picture_ids(0, 500, Some(owner)).await?;
+        let ids = db.picture_ids(0, 500, Some(owner)).await?;
         if ids.is_empty() {
             break;
         }
         for id in ids {
-            super::pictures::delete_files_of(app, app.db.delete_picture(id).await?).await;
+            super::pictures::delete_files_of(store, db.delete_picture(id).await?).await;
         }
     }
-    app.db.forget_closed_account(owner).await?;
+    db.forget_closed_account(owner).await?;
     Ok(())
 }
 
 /// Finishes deleting the accounts whose deletion was cut short. Returns how
 /// many there were.
-pub async fn finish_closed_accounts(app: &App) -> Result<usize, Error> {
-    let closed = app.db.closed_accounts().await?;
+pub async fn finish_closed_accounts(
+    db: &dyn Database,
+    store: &dyn ImageStore,
+) -> Result<usize, Error> {
+    let closed = db.closed_accounts().await?;
     for owner in &closed {
-        delete_pictures_of(app, owner).await?;
+        delete_pictures_of(db, store, owner).await?;
     }
     Ok(closed.len())
 }
@@ -229,14 +247,16 @@ pub async fn finish_closed_accounts(app: &App) -> Result<usize, Error> {
 /// their own (their id was the token's subject as it came) into it: under
 /// the issuer configured now, which the tokens carried then. Users made
 /// here (`u` and 16 hex digits) stay as they are. Runs once per database.
-pub async fn namespace_token_users(app: &App) -> Result<usize, Error> {
+pub async fn namespace_token_users(
+    db: &dyn Database,
+    issuer: Option<&str>,
+) -> Result<usize, Error> {
     const TASK: &str = "token_users_namespaced";
-    if app.db.noted(TASK).await? {
+    if db.noted(TASK).await? {
         return Ok(0);
     }
-    let issuer = app.auth.jwt.as_ref().and_then(|j| j.issuer());
     let mut moved = 0;
-    for id in app.db.user_ids().await? {
+    for id in db.user_ids().await? {
         if UserId::is_generated(&id) || id.starts_with(super::caller::TOKEN_USER_PREFIX) {
             continue;
         }
@@ -244,10 +264,10 @@ pub async fn namespace_token_users(app: &App) -> Result<usize, Error> {
             tracing::warn!("a user id no token can name is left as it is");
             continue;
         };
-        app.db.rename_user(&id, to.as_str()).await?;
+        db.rename_user(&id, to.as_str()).await?;
         moved += 1;
     }
-    app.db.note(TASK).await?;
+    db.note(TASK).await?;
     if moved > 0 {
         tracing::info!(
             users = moved,
@@ -257,13 +277,10 @@ pub async fn namespace_token_users(app: &App) -> Result<usize, Error> {
     Ok(moved)
 }
 
-async fn add_key(app: &App, user: &str, name: &str) -> Result<NewKey, Error> {
+async fn add_key(db: &dyn Accounts, user: &str, name: &str) -> Result<NewKey, Error> {
     let key = new_api_key();
     let created = utc_now();
-    let id = app
-        .db
-        .create_key(user, name, &key_hash(&key), &created)
-        .await?;
+    let id = db.create_key(user, name, &key_hash(&key), &created).await?;
     Ok(NewKey {
         info: KeyInfo {
             id,
@@ -276,7 +293,11 @@ async fn add_key(app: &App, user: &str, name: &str) -> Result<NewKey, Error> {
 }
 
 /// `POST /users/me/keys`.
-pub async fn create_key(app: &App, caller: &Caller, name: Option<&str>) -> Result<NewKey, Error> {
+pub async fn create_key(
+    db: &dyn Accounts,
+    caller: &Caller,
+    name: Option<&str>,
+) -> Result<NewKey, Error> {
     let user = caller.require_user()?;
     let name = name.map(str::trim).unwrap_or("key");
     if name.is_empty() || name.chars().count() > 100 {
@@ -285,24 +306,24 @@ pub async fn create_key(app: &App, caller: &Caller, name: Option<&str>) -> Resul
             "a key's name must be 1 to 100 characters",
         ));
     }
-    if app.db.account(user.id.as_str()).await?.is_none() {
+    if db.account(user.id.as_str()).await?.is_none() {
         return Err(no_account(&user.id));
     }
-    add_key(app, user.id.as_str(), name).await
+    add_key(db, user.id.as_str(), name).await
 }
 
 /// `GET /users/me/keys`.
-pub async fn keys(app: &App, caller: &Caller) -> Result<Vec<KeyInfo>, Error> {
+pub async fn keys(db: &dyn Accounts, caller: &Caller) -> Result<Vec<KeyInfo>, Error> {
     let user = caller.require_user()?;
-    Ok(app.db.keys(user.id.as_str()).await?)
+    Ok(db.keys(user.id.as_str()).await?)
 }
 
 /// `DELETE /users/me/keys/{id}`: the key stops working at once.
-pub async fn delete_key(app: &App, caller: &Caller, id: &str) -> Result<(), Error> {
+pub async fn delete_key(db: &dyn Accounts, caller: &Caller, id: &str) -> Result<(), Error> {
     let user = caller.require_user()?;
     let missing = || Error::Missing(format!("you have no key with id {id}"));
     let id: i64 = id.parse().map_err(|_| missing())?;
-    match app.db.delete_key(user.id.as_str(), id).await? {
+    match db.delete_key(user.id.as_str(), id).await? {
         true => Ok(()),
         false => Err(missing()),
     }

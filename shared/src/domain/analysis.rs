@@ -3,11 +3,13 @@
 //! palettes, near-duplicates.
 
 use super::caller::Caller;
-use super::types::{ColorShare, Facts, Gps, Picture, PictureId};
+use super::ports::{Analysis, Database};
+use super::{ColorShare, Facts, Gps, Picture, PictureId};
 use super::{Error, ImageData};
 use crate::analysis::{self, Color, DecodeBudget};
-use crate::app::App;
+use crate::store::ImageStore;
 use image::RgbImage;
+use std::sync::Arc;
 
 /// The long side of the copy every analysis reads (colours, perceptual hash)
 /// and the tagger's networks take their 224-pixel inputs from. A JPEG
@@ -36,7 +38,7 @@ pub fn header_facts(image: &ImageData, hash: Option<String>) -> Facts {
     let exif = analysis::read_exif(image.bytes());
     let (width, height) = image.dimensions();
     Facts {
-        hash: Some(hash.unwrap_or_else(|| super::pictures::sha256_hex(image.bytes()))),
+        hash: Some(hash.unwrap_or_else(|| super::image::sha256_hex(image.bytes()))),
         format: Some(image.format()),
         width: Some(width),
         height: Some(height),
@@ -126,13 +128,16 @@ pub async fn image_colors(
 
 /// The `k` dominant colours of a picture the caller may see.
 pub async fn picture_colors(
-    app: &App,
+    db: &dyn Database,
+    store: &dyn ImageStore,
+    budget: &DecodeBudget,
     caller: &Caller,
     id: Option<PictureId>,
     k: usize,
 ) -> Result<Vec<Color>, Error> {
-    let (_, bytes) = super::get_picture(app, caller, id).await?;
-    image_colors(&app.decodes, ImageData::from_bytes(bytes)?, k).await
+    let picture = super::access::visible(db, caller, id).await?;
+    let bytes = store.get(&picture.path).await?;
+    image_colors(budget, ImageData::from_bytes(bytes)?, k).await
 }
 
 /// Seed 003's pie chart of colours and their weights, as a PNG.
@@ -172,8 +177,8 @@ fn by_count(mut v: Vec<(String, i64)>) -> Vec<(String, i64)> {
     v
 }
 
-pub async fn stats(app: &App, caller: &Caller) -> Result<Stats, Error> {
-    let counts = app.db.picture_stats(&caller.visibility()).await?;
+pub async fn stats(db: &dyn Analysis, caller: &Caller) -> Result<Stats, Error> {
+    let counts = db.picture_stats(&caller.visibility()).await?;
     let mut days: Vec<(String, i64)> = counts.days.into_iter().filter(|(_, n)| *n > 0).collect();
     days.sort();
     let recent = days.split_off(days.len().saturating_sub(30));
@@ -226,13 +231,13 @@ pub struct Similar {
 /// 16-bit bands within d/4 bits of the other's same band, so only the
 /// pictures sharing such a band value are read and compared.
 pub async fn similar(
-    app: &App,
+    db: &dyn Database,
     caller: &Caller,
     id: Option<PictureId>,
     max_distance: u32,
     limit: usize,
 ) -> Result<Vec<Similar>, Error> {
-    let picture = super::pictures::visible(app, caller, id).await?;
+    let picture = super::access::visible(db, caller, id).await?;
     let Some(phash) = picture.facts.phash else {
         return Err(Error::Missing(format!(
             "picture {} has not been analysed yet (make backfill)",
@@ -244,7 +249,7 @@ pub async fn similar(
     let mut seen = std::collections::HashSet::new();
     for (band, value) in analysis::hash_bands(phash).into_iter().enumerate() {
         let values = within(value as u16, radius);
-        for (other, hash) in app.db.hash_candidates(band, &values).await? {
+        for (other, hash) in db.hash_candidates(band, &values).await? {
             let d = (hash ^ phash).count_ones();
             if other != picture.id && d <= max_distance && seen.insert(other) {
                 near.push((d, other));
@@ -256,7 +261,7 @@ pub async fn similar(
     let ids: Vec<i64> = near.iter().map(|(_, id)| *id).collect();
     let mut out = Vec::new();
     for chunk in ids.chunks(limit.max(1) * 2) {
-        for p in app.db.visible_pictures(chunk, &caller.visibility()).await? {
+        for p in db.visible_pictures(chunk, &caller.visibility()).await? {
             let distance = near
                 .iter()
                 .find(|(_, id)| *id == p.id)
@@ -272,6 +277,24 @@ pub async fn similar(
     }
     out.truncate(limit);
     Ok(out)
+}
+
+/// Reads what the service keeps of a file (hash, format, size in pixels,
+/// EXIF, dominant colours, perceptual hash), decoding every pixel so a
+/// truncated or corrupt file is refused before it is tagged or stored,
+/// whatever the tagger; with the small upright copy the colours were read
+/// from, which the tagger reads too. Within the decode budget, on the CPU
+/// pool.
+pub async fn examine(
+    budget: &DecodeBudget,
+    image: &ImageData,
+    hash: Option<String>,
+) -> Result<(Facts, Arc<RgbImage>), Error> {
+    let (facts, small) = with_decoded(budget, image, ANALYSIS_SIDE, move |image, small| {
+        Ok((facts_of_decoded(image, hash, &small), small))
+    })
+    .await?;
+    Ok((facts, Arc::new(small)))
 }
 
 #[cfg(test)]

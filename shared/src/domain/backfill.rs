@@ -5,10 +5,10 @@
 //! and once a pass finds nothing left it is recorded and never runs again
 //! (new rows always have both).
 
-use crate::app::App;
-use crate::store::StoreError;
-
 use super::Error;
+use super::ports::Pictures;
+use crate::analysis::DecodeBudget;
+use crate::store::{ImageStore, StoreError};
 
 const DONE: &str = "backfill_sizes_and_tag_lists";
 const BATCH: u32 = 500;
@@ -22,21 +22,21 @@ pub struct Backfilled {
     pub missing_files: usize,
 }
 
-pub async fn backfill(app: &App) -> Result<Backfilled, Error> {
+pub async fn backfill(db: &dyn Pictures, store: &dyn ImageStore) -> Result<Backfilled, Error> {
     let mut report = Backfilled::default();
-    if app.db.noted(DONE).await? {
+    if db.noted(DONE).await? {
         return Ok(report);
     }
     let mut after = 0;
     loop {
-        let rows = app.db.incomplete_pictures(after, BATCH).await?;
+        let rows = db.incomplete_pictures(after, BATCH).await?;
         let Some(last) = rows.last() else { break };
         after = last.id;
         let mut done = Vec::with_capacity(rows.len());
         for row in rows {
             let size = match row.size {
                 Some(size) => Some(size),
-                None => match app.store.size(&row.path).await {
+                None => match store.size(&row.path).await {
                     Ok(size) => Some(size),
                     Err(StoreError::NotFound(_)) => {
                         report.missing_files += 1;
@@ -47,10 +47,10 @@ pub async fn backfill(app: &App) -> Result<Backfilled, Error> {
             };
             done.push((row.id, size, row.tags));
         }
-        app.db.complete_pictures(&done).await?;
+        db.complete_pictures(&done).await?;
         report.completed += done.len();
     }
-    app.db.note(DONE).await?;
+    db.note(DONE).await?;
     Ok(report)
 }
 
@@ -67,17 +67,21 @@ pub struct Analyzed {
 /// format, size in pixels, EXIF, colours, perceptual hash) from the files of
 /// pictures recorded before. Resumable: it selects only rows not yet
 /// analysed, a batch at a time, each picture recorded on its own.
-pub async fn analyze_all(app: &App) -> Result<Analyzed, Error> {
+pub async fn analyze_all(
+    db: &dyn Pictures,
+    store: &dyn ImageStore,
+    budget: &DecodeBudget,
+) -> Result<Analyzed, Error> {
     let mut report = Analyzed::default();
     let mut after = 0;
     loop {
-        let rows = app.db.unanalyzed_pictures(after, BATCH).await?;
+        let rows = db.unanalyzed_pictures(after, BATCH).await?;
         let Some(last) = rows.last() else { break };
         after = last.id;
         for row in rows {
-            let facts = match app.store.get(&row.path).await {
+            let facts = match store.get(&row.path).await {
                 Ok(bytes) => match super::ImageData::from_bytes(bytes) {
-                    Ok(image) => match super::pictures::examine(&app.decodes, &image, None).await {
+                    Ok(image) => match super::analysis::examine(budget, &image, None).await {
                         Ok((facts, _)) => Some(facts),
                         // The budget is taken for now: the pass stops and resumes later.
                         Err(e @ super::Error::Busy(_)) => return Err(e),
@@ -103,11 +107,11 @@ pub async fn analyze_all(app: &App) -> Result<Analyzed, Error> {
             };
             // The faces the tagger counted stay (the backfill does not tag).
             facts.faces = row.facts.faces;
-            match app.db.set_facts(row.id, &facts).await {
+            match db.set_facts(row.id, &facts).await {
                 // Two old rows of one owner with the same bytes: the second keeps no hash.
                 Err(e) if e.is_unique_violation() => {
                     facts.hash = None;
-                    app.db.set_facts(row.id, &facts).await?;
+                    db.set_facts(row.id, &facts).await?;
                 }
                 other => other?,
             }

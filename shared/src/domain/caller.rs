@@ -86,7 +86,7 @@ impl UserId {
 /// service runs.
 fn issuer_tag(issuer: &str) -> String {
     use sha2::Digest as _;
-    crate::auth::hex(&sha2::Sha256::digest(issuer.as_bytes())[..6])
+    hex::encode(&sha2::Sha256::digest(issuer.as_bytes())[..6])
 }
 
 impl std::fmt::Display for UserId {

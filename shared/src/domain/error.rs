@@ -1,5 +1,5 @@
-use crate::analysis::BudgetError;
 use super::ports::DbError;
+use crate::analysis::BudgetError;
 use crate::store::StoreError;
 use crate::tagger::TaggerError;
 
@@ -78,5 +78,14 @@ impl From<BudgetError> for Error {
             },
             BudgetError::Busy => Error::Busy(e.to_string()),
         }
+    }
+}
+
+/// The `code` of an input error (a test's view of a refusal).
+#[cfg(test)]
+pub(crate) fn input_code(e: Error) -> &'static str {
+    match e {
+        Error::Invalid { code, .. } => code,
+        other => panic!("not an input error: {other:?}"),
     }
 }

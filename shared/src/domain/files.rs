@@ -3,11 +3,11 @@
 //! and thumbnails made once and kept in the store.
 
 use super::caller::Caller;
-use super::types::{Picture, PictureId};
+use super::ports::Ports;
 use super::{Error, ImageData};
-use crate::app::App;
+use super::{Picture, PictureId};
 use crate::auth::{UrlSigner, unix_now};
-use crate::store::StoreError;
+use crate::store::{ImageStore, StoreError};
 
 /// The path a picture's file is served at (and its signature covers).
 pub fn file_path(id: i64) -> String {
@@ -65,10 +65,14 @@ fn audiences_allowed(picture: &Picture) -> Vec<Audience<'_>> {
 /// `/images/{id}/file?expires=<unix seconds>&sig=<hex>`, valid for at least
 /// the configured time (`VIEW_URL_TTL_SECS`), at most five minutes more,
 /// and only while the picture stays visible to whoever could make it.
-pub async fn view_url(app: &App, picture: &Picture) -> Result<String, Error> {
-    let earliest = unix_now() + app.settings.view_url_ttl_secs;
+pub async fn view_url(ports: &Ports<'_>, picture: &Picture) -> Result<String, Error> {
+    let earliest = unix_now() + ports.settings.view_url_ttl_secs;
     let expires = (earliest + EXPIRY_STEP_SECS - 1) / EXPIRY_STEP_SECS * EXPIRY_STEP_SECS;
-    Ok(signed_view_url(app.signer().await?, picture, expires))
+    Ok(signed_view_url(
+        ports.signer.get(ports.db).await?,
+        picture,
+        expires,
+    ))
 }
 
 /// The view URL of `picture` until `expires` (unix seconds), for the
@@ -108,7 +112,7 @@ pub enum FileAnswer {
 /// The picture a file request names, if the signature (when given) holds,
 /// or the caller may see it.
 async fn permitted(
-    app: &App,
+    ports: &Ports<'_>,
     caller: &Caller,
     id: Option<PictureId>,
     signed: Option<&Signed>,
@@ -118,12 +122,12 @@ async fn permitted(
             let Some(id) = id else {
                 return Err(Error::NotFound("out of range".into()));
             };
-            let picture = app
+            let picture = ports
                 .db
                 .picture(id.0)
                 .await?
                 .ok_or_else(|| Error::no_picture(id.0))?;
-            let signer = app.signer().await?;
+            let signer = ports.signer.get(ports.db).await?;
             let now = unix_now();
             let verdict = |audience: &Audience| {
                 signer.check(&audience.signed_text(id.0), &s.expires, &s.sig, now)
@@ -160,7 +164,7 @@ async fn permitted(
                 _ => Error::no_picture(id.0),
             })
         }
-        None => super::pictures::visible(app, caller, id).await,
+        None => super::access::visible(ports.db, caller, id).await,
     }
 }
 
@@ -180,14 +184,14 @@ pub fn matches_etag(if_none_match: Option<&str>, etag: &str) -> bool {
 
 /// `GET /images/{id}/file`.
 pub async fn file(
-    app: &App,
+    ports: &Ports<'_>,
     caller: &Caller,
     id: Option<PictureId>,
     signed: Option<&Signed>,
     if_none_match: Option<&str>,
 ) -> Result<FileAnswer, Error> {
-    let picture = permitted(app, caller, id, signed).await?;
-    file_of(app, caller, &picture, if_none_match).await
+    let picture = permitted(ports, caller, id, signed).await?;
+    file_of(ports, caller, &picture, if_none_match).await
 }
 
 /// Whether the caller gets a picture's file as it was uploaded: its owner
@@ -229,7 +233,7 @@ pub fn bytes_for(caller: &Caller, picture: &Picture, bytes: Vec<u8>) -> Vec<u8> 
 /// The bytes (or `304`, or a redirect to the store) of a picture the caller
 /// was already found to see; without its place unless [`sees_location`].
 pub async fn file_of(
-    app: &App,
+    ports: &Ports<'_>,
     caller: &Caller,
     picture: &Picture,
     if_none_match: Option<&str>,
@@ -250,10 +254,10 @@ pub async fn file_of(
         // Only long enough to follow the redirect: the redirect itself is
         // never cached, so each fetch asks this service again.
         let location = match placeless {
-            true => placeless_copy(app, picture).await?.0,
+            true => placeless_copy(ports.store, picture).await?.0,
             false => picture.path.clone(),
         };
-        if let Some(url) = app
+        if let Some(url) = ports
             .store
             .presigned_get(&location, PRESIGNED_GET_SECS)
             .await?
@@ -262,14 +266,14 @@ pub async fn file_of(
         }
     }
     let bytes = match placeless {
-        true => match placeless_copy(app, picture).await? {
+        true => match placeless_copy(ports.store, picture).await? {
             (_, Some(made)) => made,
-            (location, None) => app.store.get(&location).await?,
+            (location, None) => ports.store.get(&location).await?,
         },
-        false => app.store.get(&picture.path).await?,
+        false => ports.store.get(&picture.path).await?,
     };
     // Rows older than content hashes: hashed now.
-    let etag = tag(&known_hash.unwrap_or_else(|| super::pictures::sha256_hex(&bytes)));
+    let etag = tag(&known_hash.unwrap_or_else(|| super::image::sha256_hex(&bytes)));
     if matches_etag(if_none_match, &etag) {
         return Ok(FileAnswer::NotModified { etag, private });
     }
@@ -290,17 +294,18 @@ pub async fn file_of(
 /// The location of the picture's file without its place, made once from
 /// the original and kept beside its thumbnails (removed with them), with
 /// its bytes when they were made just now.
-async fn placeless_copy(app: &App, picture: &Picture) -> Result<(String, Option<Vec<u8>>), Error> {
+async fn placeless_copy(
+    store: &dyn ImageStore,
+    picture: &Picture,
+) -> Result<(String, Option<Vec<u8>>), Error> {
     let suffix = placeless_suffix(picture);
-    let location = app.store.derived_location(&picture.path, &suffix);
-    match app.store.size(&location).await {
+    let location = store.derived_location(&picture.path, &suffix);
+    match store.size(&location).await {
         Ok(_) => Ok((location, None)),
         Err(StoreError::NotFound(_)) => {
-            let original = app.store.get(&picture.path).await?;
+            let original = store.get(&picture.path).await?;
             let stripped = bytes_for(&Caller::Anonymous, picture, original);
-            app.store
-                .put_derived(&picture.path, &suffix, &stripped)
-                .await?;
+            store.put_derived(&picture.path, &suffix, &stripped).await?;
             Ok((location, Some(stripped)))
         }
         Err(e) => Err(e.into()),
@@ -323,14 +328,14 @@ pub fn parse_thumbnail_size(s: &str) -> Result<u32, Error> {
 /// `GET /images/{id}/thumbnail?size=`: a JPEG no larger than `size` on its
 /// long side, made on first request and kept in the store beside the file.
 pub async fn thumbnail(
-    app: &App,
+    ports: &Ports<'_>,
     caller: &Caller,
     id: Option<PictureId>,
     size: u32,
     signed: Option<&Signed>,
     if_none_match: Option<&str>,
 ) -> Result<FileAnswer, Error> {
-    let picture = permitted(app, caller, id, signed).await?;
+    let picture = permitted(ports, caller, id, signed).await?;
     let private = picture.private;
     let suffix = format!("t{size}.jpg");
     let etag = quoted(&format!(
@@ -344,17 +349,20 @@ pub async fn thumbnail(
     if matches_etag(if_none_match, &etag) {
         return Ok(FileAnswer::NotModified { etag, private });
     }
-    let bytes = match app.store.get_derived(&picture.path, &suffix).await? {
+    let bytes = match ports.store.get_derived(&picture.path, &suffix).await? {
         Some(bytes) => bytes,
         None => {
-            let original = app.store.get(&picture.path).await?;
+            let original = ports.store.get(&picture.path).await?;
             let image = ImageData::from_bytes(original)?;
-            let made = super::analysis::with_decoded(&app.decodes, &image, size, |_, small| {
+            let made = super::analysis::with_decoded(ports.decodes, &image, size, |_, small| {
                 crate::analysis::encode_thumbnail(&small)
                     .map_err(|e| Error::invalid("invalid_image", e))
             })
             .await?;
-            app.store.put_derived(&picture.path, &suffix, &made).await?;
+            ports
+                .store
+                .put_derived(&picture.path, &suffix, &made)
+                .await?;
             made
         }
     };

@@ -2,6 +2,7 @@
 
 use base64::Engine;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use sha2::{Digest, Sha256};
 use std::io::Cursor;
 
 use super::Error;
@@ -258,6 +259,11 @@ impl ImageData {
 /// Standard base64 with padding, as every response carries image data.
 pub fn encode_base64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The SHA-256 of a file, in hex: how pictures of the same bytes are found.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
 }
 
 #[cfg(test)]

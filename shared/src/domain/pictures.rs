@@ -1,21 +1,15 @@
 //! The operations on pictures: register (tag, store, record), read, search,
 //! statistics, change and delete, each applying who may see and change what.
 
-use image::RgbImage;
-use sha2::{Digest, Sha256};
-use std::sync::Arc;
-
+use super::access::{changeable, visible};
 use super::caller::Caller;
-use super::types::{
-    Confidence, DateRange, Facts, Inserted, Picture, PictureId, SearchQuery, Status, Tag,
-    TagSource, TagStat,
+use super::ports::{PictureChange, Pictures, Ports};
+use super::{
+    Confidence, DateRange, Inserted, Picture, PictureId, SearchQuery, Status, Tag, TagSource,
+    TagStat,
 };
 use super::{Error, ImageData, NewPicture, normalize_tag, select_objects, select_tags, utc_now};
-use crate::analysis::DecodeBudget;
-use crate::app::App;
-use crate::auth::hex;
-use super::ports::PictureChange;
-use crate::store::{FileKind, StoreError, file_name};
+use crate::store::{ImageStore, StoreError};
 
 /// One picture to register, as the caller sent it.
 #[derive(Debug, Clone)]
@@ -113,41 +107,15 @@ pub fn parse_user_tags<'a>(
     Ok(tags)
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-/// Reads what the service keeps of a file (hash, format, size in pixels,
-/// EXIF, dominant colours, perceptual hash), decoding every pixel so a
-/// truncated or corrupt file is refused before it is tagged or stored,
-/// whatever the tagger; with the small upright copy the colours were read
-/// from, which the tagger reads too. Within the decode budget, on the CPU
-/// pool.
-pub async fn examine(
-    budget: &DecodeBudget,
-    image: &ImageData,
-    hash: Option<String>,
-) -> Result<(Facts, Arc<RgbImage>), Error> {
-    let (facts, small) = super::analysis::with_decoded(
-        budget,
-        image,
-        super::analysis::ANALYSIS_SIDE,
-        move |image, small| {
-            Ok((
-                super::analysis::facts_of_decoded(image, hash, &small),
-                small,
-            ))
-        },
-    )
-    .await?;
-    Ok((facts, Arc::new(small)))
-}
-
 /// Registers one picture: de-duplicates by content per owner when asked,
 /// checks that it decodes whole, tags it (or queues it), stores its file and
 /// records it, in that order. Nothing is left behind when a step fails: no file without its
 /// row, no row without its file (the tagger cleans up what it staged itself).
-pub async fn register(app: &App, caller: &Caller, upload: Upload) -> Result<Registered, Error> {
+pub async fn register(
+    ports: &Ports<'_>,
+    caller: &Caller,
+    upload: Upload,
+) -> Result<Registered, Error> {
     if upload.private {
         caller.require_user().map_err(|e| match e {
             Error::Forbidden { .. } => Error::forbidden(
@@ -157,9 +125,9 @@ pub async fn register(app: &App, caller: &Caller, upload: Upload) -> Result<Regi
         })?;
     }
     let owner = caller.user().map(|u| u.id.as_str().to_string());
-    let hash = sha256_hex(upload.image.bytes());
+    let hash = super::image::sha256_hex(upload.image.bytes());
     if upload.dedup
-        && let Some(existing) = app.db.picture_by_hash(owner.as_deref(), &hash).await?
+        && let Some(existing) = ports.db.picture_by_hash(owner.as_deref(), &hash).await?
     {
         return Ok(Registered {
             picture: existing,
@@ -172,13 +140,14 @@ pub async fn register(app: &App, caller: &Caller, upload: Upload) -> Result<Regi
     let (mut facts, decoded) = if upload.asynchronous {
         // One that could never be decoded here is refused now, not failed later.
         let cost = crate::analysis::decode_cost(&upload.image, super::analysis::ANALYSIS_SIDE);
-        app.decodes.admits(cost)?;
+        ports.decodes.admits(cost)?;
         (
             super::analysis::header_facts(&upload.image, Some(hash)),
             None,
         )
     } else {
-        let (facts, small) = examine(&app.decodes, &upload.image, Some(hash)).await?;
+        let (facts, small) =
+            super::analysis::examine(ports.decodes, &upload.image, Some(hash)).await?;
         (facts, Some(small))
     };
     let user_tags: Vec<Tag> = upload
@@ -189,7 +158,7 @@ pub async fn register(app: &App, caller: &Caller, upload: Upload) -> Result<Regi
     let (mut tags, status) = match decoded {
         None => (Vec::new(), Status::Pending),
         Some(small) => {
-            let tagging = app.tagger.tag_decoded(&upload.image, small).await?;
+            let tagging = ports.tagger.tag_decoded(&upload.image, small).await?;
             facts.faces = tagging.faces;
             facts.objects = select_objects(tagging.objects, upload.min);
             (select_tags(tagging.tags, upload.min), Status::Tagged)
@@ -201,7 +170,7 @@ pub async fn register(app: &App, caller: &Caller, upload: Upload) -> Result<Regi
     super::sort_tags(&mut tags);
 
     let date = utc_now();
-    let location = app.store.put(&upload.image).await?;
+    let location = ports.store.put(&upload.image).await?;
     let new = NewPicture {
         path: &location,
         date: &date,
@@ -216,13 +185,13 @@ pub async fn register(app: &App, caller: &Caller, upload: Upload) -> Result<Regi
         queue: upload.asynchronous.then_some(upload.min.value()),
         dedup: upload.dedup,
     };
-    let inserted = app.db.insert_picture(&new).await;
+    let inserted = ports.db.insert_picture(&new).await;
     let id = match inserted {
         Ok(Inserted::New(id)) => id,
         Ok(Inserted::Existing(id)) => {
             // Another upload of the same bytes won the race: keep that one.
-            discard(app, &location).await;
-            let picture = app
+            discard(ports.store, &location).await;
+            let picture = ports
                 .db
                 .picture(id)
                 .await?
@@ -233,12 +202,12 @@ pub async fn register(app: &App, caller: &Caller, upload: Upload) -> Result<Regi
             });
         }
         Err(e) => {
-            discard(app, &location).await;
+            discard(ports.store, &location).await;
             return Err(e.into());
         }
     };
     if upload.asynchronous {
-        app.queue.enqueue(id).await;
+        ports.queue.enqueue(id).await;
     }
     Ok(Registered {
         picture: Picture {
@@ -259,131 +228,100 @@ pub async fn register(app: &App, caller: &Caller, upload: Upload) -> Result<Regi
     })
 }
 
-async fn discard(app: &App, location: &str) {
-    if let Err(cleanup) = app.store.delete(location).await {
+async fn discard(store: &dyn ImageStore, location: &str) {
+    if let Err(cleanup) = store.delete(location).await {
         tracing::error!(%location, error = %cleanup, "could not remove the file of a failed registration");
-    }
-}
-
-/// The picture `id` names, if the caller may see it; the same 404 whether
-/// it does not exist or is someone else's private picture.
-pub async fn visible(app: &App, caller: &Caller, id: Option<PictureId>) -> Result<Picture, Error> {
-    let Some(id) = id else {
-        return Err(Error::NotFound("out of range".into()));
-    };
-    let picture = app.db.picture(id.0).await?;
-    match picture {
-        Some(p) if caller.visibility().sees(p.owner.as_deref(), p.private) => Ok(p),
-        _ => Err(Error::no_picture(id.0)),
-    }
-}
-
-/// The first picture (by id) of these bytes that the caller may see.
-pub async fn visible_with_hash(
-    app: &App,
-    caller: &Caller,
-    hash: &str,
-) -> Result<Option<Picture>, Error> {
-    let visibility = caller.visibility();
-    Ok(app
-        .db
-        .pictures_with_hash(hash)
-        .await?
-        .into_iter()
-        .find(|p| visibility.sees(p.owner.as_deref(), p.private)))
-}
-
-/// The picture, if the caller may change it (its owner or an admin); a 404
-/// for everyone else, as for a picture they cannot see.
-pub async fn changeable(
-    app: &App,
-    caller: &Caller,
-    id: Option<PictureId>,
-) -> Result<Picture, Error> {
-    let picture = visible(app, caller, id).await?;
-    if caller.may_change(picture.owner.as_deref()) {
-        Ok(picture)
-    } else {
-        Err(Error::no_picture(picture.id))
     }
 }
 
 /// One picture with its file's bytes.
 pub async fn get_picture(
-    app: &App,
+    db: &dyn Pictures,
+    store: &dyn ImageStore,
     caller: &Caller,
     id: Option<PictureId>,
 ) -> Result<(Picture, Vec<u8>), Error> {
-    let mut picture = visible(app, caller, id).await?;
-    let data = app.store.get(&picture.path).await?;
+    let mut picture = visible(db, caller, id).await?;
+    let data = store.get(&picture.path).await?;
     picture.size.get_or_insert(data.len() as u64);
     Ok((picture, data))
 }
 
-/// A page of search results, and the cursor of the next page when there is
-/// one: the page's last id, which the next page starts past (after it when
-/// oldest first, before it when newest first).
+/// A page of search results, and the search of the next page when there is
+/// one.
 #[derive(Debug)]
 pub struct Page {
     pub pictures: Vec<Picture>,
-    pub next_cursor: Option<i64>,
+    pub next: Option<SearchQuery>,
 }
 
-pub async fn search(app: &App, query: &SearchQuery) -> Result<Page, Error> {
-    if query.dates.is_empty() {
-        return Ok(Page {
-            pictures: Vec::new(),
-            next_cursor: None,
-        });
+impl Page {
+    /// The page of `rows`: up to `limit + 1` in the search's order, as the
+    /// database answers it; the extra row says another page exists, which
+    /// starts past this page's last picture.
+    pub fn of(mut rows: Vec<Picture>, query: &SearchQuery) -> Page {
+        let limit = query.limit.0 as usize;
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let next = match (more, rows.last()) {
+            (true, Some(last)) => Some(query.past(last.id)),
+            _ => None,
+        };
+        Page {
+            pictures: rows,
+            next,
+        }
     }
-    let mut rows = app.db.search(query).await?;
-    let limit = query.limit.0 as usize;
-    let more = rows.len() > limit;
-    rows.truncate(limit);
-    let next_cursor = more.then(|| rows.last().map(|p| p.id)).flatten();
-    for row in rows.iter_mut().filter(|r| r.size.is_none()) {
+}
+
+pub async fn search(
+    db: &dyn Pictures,
+    store: &dyn ImageStore,
+    query: &SearchQuery,
+) -> Result<Page, Error> {
+    if query.dates.is_empty() {
+        return Ok(Page::of(Vec::new(), query));
+    }
+    let mut page = Page::of(db.search(query).await?, query);
+    for row in page.pictures.iter_mut().filter(|r| r.size.is_none()) {
         // Only rows written before sizes were recorded reach the store here.
-        row.size = Some(match app.store.size(&row.path).await {
+        row.size = Some(match store.size(&row.path).await {
             Ok(size) => size,
             Err(StoreError::NotFound(_)) => 0,
             Err(e) => return Err(e.into()),
         });
     }
-    Ok(Page {
-        pictures: rows,
-        next_cursor,
-    })
+    Ok(page)
 }
 
 pub async fn tag_stats(
-    app: &App,
+    db: &dyn Pictures,
     caller: &Caller,
     dates: &DateRange,
 ) -> Result<Vec<TagStat>, Error> {
     if dates.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(app.db.tag_stats(dates, &caller.visibility()).await?)
+    Ok(db.tag_stats(dates, &caller.visibility()).await?)
 }
 
 /// `PATCH /images/{id}`: privacy, name and a person's tags (owner or admin).
 pub async fn change(
-    app: &App,
+    db: &dyn Pictures,
     caller: &Caller,
     id: Option<PictureId>,
     change: &PictureChange,
 ) -> Result<Picture, Error> {
-    let picture = changeable(app, caller, id).await?;
+    let picture = changeable(db, caller, id).await?;
     if change.private == Some(true) && picture.owner.is_none() {
         return Err(Error::forbidden(
             "a picture uploaded anonymously has no owner and cannot be private",
         ));
     }
-    if !app.db.change_picture(picture.id, change).await? {
+    if !db.change_picture(picture.id, change).await? {
         return Err(Error::no_picture(picture.id));
     }
-    app.db
-        .picture(picture.id)
+    db.picture(picture.id)
         .await?
         .ok_or_else(|| Error::no_picture(picture.id))
 }
@@ -391,13 +329,13 @@ pub async fn change(
 /// Removes a deleted picture's file and the files made from it. The row went
 /// first, so a crash here leaves a file without a row (swept later), never a
 /// row without its file.
-pub async fn delete_files_of(app: &App, location: Option<String>) {
+pub async fn delete_files_of(store: &dyn ImageStore, location: Option<String>) {
     let Some(location) = location else { return };
     // Derived files first: the picture's own file, while it exists, is what
     // the sweep finds an orphan by.
     for result in [
-        app.store.delete_derived(&location).await,
-        app.store.delete(&location).await,
+        store.delete_derived(&location).await,
+        store.delete(&location).await,
     ] {
         if let Err(e) = result {
             tracing::warn!(%location, error = %e, "a deleted picture's file stays until the next sweep");
@@ -407,11 +345,16 @@ pub async fn delete_files_of(app: &App, location: Option<String>) {
 
 /// `DELETE /images/{id}` (owner or admin; others get the 404 of a picture
 /// they cannot see).
-pub async fn delete(app: &App, caller: &Caller, id: Option<PictureId>) -> Result<(), Error> {
-    let picture = changeable(app, caller, id).await?;
-    match app.db.delete_picture(picture.id).await? {
+pub async fn delete(
+    db: &dyn Pictures,
+    store: &dyn ImageStore,
+    caller: &Caller,
+    id: Option<PictureId>,
+) -> Result<(), Error> {
+    let picture = changeable(db, caller, id).await?;
+    match db.delete_picture(picture.id).await? {
         Some(location) => {
-            delete_files_of(app, Some(location)).await;
+            delete_files_of(store, Some(location)).await;
             Ok(())
         }
         None => Err(Error::no_picture(picture.id)),
@@ -430,7 +373,12 @@ pub struct Deleted {
 }
 
 /// `DELETE /images {"ids": [...]}`: each picture stands alone.
-pub async fn delete_many(app: &App, caller: &Caller, ids: &[i64]) -> Result<Deleted, Error> {
+pub async fn delete_many(
+    db: &dyn Pictures,
+    store: &dyn ImageStore,
+    caller: &Caller,
+    ids: &[i64],
+) -> Result<Deleted, Error> {
     if ids.len() > MAX_BULK_DELETE {
         return Err(Error::invalid(
             "too_many_ids",
@@ -444,94 +392,13 @@ pub async fn delete_many(app: &App, caller: &Caller, ids: &[i64]) -> Result<Dele
             .ok()
             .filter(|&i| i > 0)
             .map(|i| PictureId(i64::from(i)));
-        match delete(app, caller, target).await {
+        match delete(db, store, caller, target).await {
             Ok(()) => report.deleted.push(id),
             Err(Error::NotFound(_)) => report.not_found.push(id),
             Err(e) => return Err(e),
         }
     }
     Ok(report)
-}
-
-/// What a sweep for orphan files found.
-#[derive(Debug, Default, PartialEq, Eq)]
-pub struct Reconciled {
-    /// Files of the store looked at (older than the grace period).
-    pub checked: usize,
-    /// Files no row refers to, now removed.
-    pub removed: Vec<String>,
-    /// Presigned upload slots that expired unregistered, removed with their objects.
-    pub expired_slots: usize,
-    /// Account deletions cut short, now finished.
-    pub closed_accounts: usize,
-}
-
-/// Removes what no row refers to: the file of a picture whose row was never
-/// committed (a crash between writing the file and the row), the files made
-/// from a picture that is gone (a thumbnail written while its picture was
-/// being deleted), objects put at upload slots that no longer exist, and
-/// temporary files of interrupted writes, at every depth of the store.
-/// Such files are never served, since only rows lead to files. Files
-/// younger than `grace` are left alone: their upload may still be
-/// committing in another process. The store is listed before the rows are
-/// read, so a file committed in between counts as referenced. Upload slots
-/// whose URL expired without being registered go too, with whatever was put
-/// at them, and account deletions cut short are finished first.
-pub async fn reconcile(app: &App, grace: std::time::Duration) -> Result<Reconciled, Error> {
-    let mut report = Reconciled {
-        closed_accounts: super::accounts::finish_closed_accounts(app).await?,
-        expired_slots: super::uploads::sweep_expired(app).await?,
-        ..Reconciled::default()
-    };
-    let cutoff = std::time::SystemTime::now()
-        .checked_sub(grace)
-        .unwrap_or(std::time::UNIX_EPOCH);
-    let candidates: Vec<_> = app
-        .store
-        .list()
-        .await?
-        .into_iter()
-        .filter(|f| f.modified <= cutoff)
-        .collect();
-    report.checked = candidates.len();
-    if candidates.is_empty() {
-        return Ok(report);
-    }
-    // By name: rows written by older tools may spell the same folder differently.
-    let referenced: std::collections::HashSet<String> = app
-        .db
-        .locations()
-        .await?
-        .iter()
-        .map(|l| stem(file_name(l)).to_owned())
-        .collect();
-    for file in candidates {
-        let orphan = match &file.kind {
-            FileKind::Original { stem } | FileKind::Derived { stem } => {
-                !referenced.contains(stem.as_str())
-            }
-            FileKind::Slot { image_id } => app.db.slot(image_id).await?.is_none(),
-            FileKind::Partial => true,
-        };
-        if !orphan {
-            continue;
-        }
-        if matches!(file.kind, FileKind::Original { .. }) {
-            // What was made from it first: the file is how the next sweep
-            // would find them if this one stopped half-way.
-            app.store.delete_derived(&file.location).await?;
-        }
-        app.store.delete(&file.location).await?;
-        report.removed.push(file.location);
-    }
-    Ok(report)
-}
-
-/// A stored name without its extensions: a picture's file and the files
-/// made from it share it.
-fn stem(name: &str) -> &str {
-    let name = name.strip_prefix(".tmp-").unwrap_or(name);
-    name.split('.').next().unwrap_or(name)
 }
 
 #[cfg(test)]
@@ -564,8 +431,5 @@ mod tests {
         assert_eq!(parse_user_tags(repeats.iter().copied()).unwrap(), ["a"]);
         let flood = vec!["a"; 200_000];
         assert!(parse_user_tags(flood.iter().copied()).is_err());
-        assert_eq!(stem("0123.jpg"), "0123");
-        assert_eq!(stem("0123.t256.jpg"), "0123");
-        assert_eq!(stem(".tmp-0123.part"), "0123");
     }
 }

@@ -4,9 +4,15 @@
 
 use async_trait::async_trait;
 
+use crate::analysis::DecodeBudget;
+use crate::auth::{UrlSigner, new_api_key};
+use crate::store::ImageStore;
+use crate::tagger::Tagger;
+
 use super::{
-    Account, DateRange, DetectedObject, Facts, Inserted, KeyInfo, KeyOwner, NewPicture, Picture,
-    PictureStats, SearchQuery, Status, Tag, TagJob, TagStat, UploadLink, UploadSlot, Visibility,
+    Account, DateRange, DetectedObject, Error, Facts, Inserted, KeyInfo, KeyOwner, NewPicture,
+    Picture, PictureStats, SearchQuery, Status, Tag, TagJob, TagStat, UploadLink, UploadSlot,
+    Visibility,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -139,7 +145,8 @@ pub trait Pictures: Send + Sync {
 
     /// Fills in what those rows lack: `(id, size in bytes or None when the
     /// file is missing, its tags)`, in one transaction; values already there stay.
-    async fn complete_pictures(&self, done: &[(i64, Option<u64>, Vec<Tag>)]) -> Result<(), DbError>;
+    async fn complete_pictures(&self, done: &[(i64, Option<u64>, Vec<Tag>)])
+    -> Result<(), DbError>;
 
     /// Whether a one-time task has been recorded as done.
     async fn noted(&self, name: &str) -> Result<bool, DbError>;
@@ -249,4 +256,73 @@ pub trait Analysis: Send + Sync {
         ids: &[i64],
         visibility: &Visibility,
     ) -> Result<Vec<Picture>, DbError>;
+}
+
+/// The ports one process wires, borrowed from it for one operation. The
+/// operations that register or tag a picture use most of them and take
+/// this; the others take only the traits they use.
+#[derive(Clone, Copy)]
+pub struct Ports<'a> {
+    pub db: &'a dyn Database,
+    pub store: &'a dyn ImageStore,
+    pub tagger: &'a dyn Tagger,
+    /// Where asynchronous tagging jobs are announced.
+    pub queue: &'a dyn TagQueue,
+    /// The memory every image decode in flight may take, together.
+    pub decodes: &'a DecodeBudget,
+    pub settings: &'a Settings,
+    /// Signs and checks view and upload URLs.
+    pub signer: &'a Signer,
+}
+
+/// Limits and lifetimes the operations read.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub view_url_ttl_secs: i64,
+    pub upload_url_ttl_secs: i64,
+    pub tag_lease_secs: i64,
+    pub tag_max_attempts: u32,
+    pub tag_retry_secs: i64,
+    pub max_response_bytes: usize,
+    pub max_file_bytes: usize,
+}
+
+/// Where queued pictures are announced: the local worker, or SQS.
+#[async_trait]
+pub trait TagQueue: Send + Sync {
+    /// Announces a queued picture. The queue row already exists, so a lost
+    /// announcement only delays the job until a worker sweeps the table.
+    async fn enqueue(&self, picture_id: i64);
+}
+
+/// The signer of view and upload URLs, made on first use: from
+/// `URL_SIGNING_KEY`, or from a random key generated once and kept in the
+/// database, so every function and every restart signs alike.
+pub struct Signer {
+    key: Option<String>,
+    signer: tokio::sync::OnceCell<UrlSigner>,
+}
+
+impl Signer {
+    pub fn new(key: Option<String>) -> Self {
+        Signer {
+            key,
+            signer: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    pub async fn get(&self, db: &dyn Accounts) -> Result<&UrlSigner, Error> {
+        self.signer
+            .get_or_try_init(|| async {
+                let key = match &self.key {
+                    Some(key) => key.clone(),
+                    None => {
+                        db.setting_or_insert("url_signing_key", &new_api_key())
+                            .await?
+                    }
+                };
+                Ok::<_, Error>(UrlSigner::new(key.as_bytes()))
+            })
+            .await
+    }
 }

@@ -6,13 +6,9 @@
 //! replaces the tags rather than adding to them, so nothing counts twice.
 //! A job that keeps failing ends `failed`, with its reason.
 
-use async_trait::async_trait;
-use std::sync::Arc;
-use std::time::Duration;
-
-use super::types::{Confidence, Status};
+use super::ports::Ports;
+use super::{Confidence, Status};
 use super::{Error, ImageData, select_objects, select_tags};
-use crate::app::App;
 use crate::auth::unix_now;
 use crate::store::StoreError;
 use crate::tagger::TaggerError;
@@ -24,27 +20,6 @@ pub struct TagJob {
     pub min_confidence: f64,
     /// Claims so far, this one included.
     pub attempts: u32,
-}
-
-/// Where queued pictures are announced: the local worker, or SQS.
-#[async_trait]
-pub trait TagQueue: Send + Sync {
-    /// Announces a queued picture. The queue row already exists, so a lost
-    /// announcement only delays the job until a worker sweeps the table.
-    async fn enqueue(&self, picture_id: i64);
-}
-
-/// The queue of the local API: wakes its worker.
-#[derive(Default)]
-pub struct LocalQueue {
-    pub wake: tokio::sync::Notify,
-}
-
-#[async_trait]
-impl TagQueue for LocalQueue {
-    async fn enqueue(&self, _: i64) {
-        self.wake.notify_one();
-    }
 }
 
 /// How a job ended.
@@ -69,37 +44,39 @@ pub fn backoff_secs(first: i64, attempts: u32) -> i64 {
 /// Tags one claimed picture and records the outcome (`retry_at` tells a
 /// transient failure when to come back: `None` leaves the job free at once,
 /// for SQS to redeliver).
-pub async fn run_job(app: &App, job: &TagJob, backoff: bool) -> Result<JobOutcome, Error> {
-    let outcome = tag_job(app, job).await?;
+pub async fn run_job(ports: &Ports<'_>, job: &TagJob, backoff: bool) -> Result<JobOutcome, Error> {
+    let outcome = tag_job(ports, job).await?;
     let id = job.picture_id;
     match &outcome {
         JobOutcome::Tagged | JobOutcome::Gone => {}
         JobOutcome::Failed(reason) => {
-            app.db
+            ports
+                .db
                 .set_tags(id, &[], Status::Failed, Some(reason), None, None)
                 .await?;
         }
-        JobOutcome::Retry(reason) if job.attempts >= app.settings.tag_max_attempts => {
+        JobOutcome::Retry(reason) if job.attempts >= ports.settings.tag_max_attempts => {
             let reason = format!("gave up after {} tries: {reason}", job.attempts);
-            app.db
+            ports
+                .db
                 .set_tags(id, &[], Status::Failed, Some(&reason), None, None)
                 .await?;
             return Ok(JobOutcome::Failed(reason));
         }
         JobOutcome::Retry(reason) => {
-            let wait = backoff_secs(app.settings.tag_retry_secs, job.attempts);
+            let wait = backoff_secs(ports.settings.tag_retry_secs, job.attempts);
             let at = unix_now() + if backoff { wait } else { 0 };
-            app.db.retry_job(id, at, reason).await?;
+            ports.db.retry_job(id, at, reason).await?;
         }
     }
     Ok(outcome)
 }
 
-async fn tag_job(app: &App, job: &TagJob) -> Result<JobOutcome, Error> {
-    let Some(picture) = app.db.picture(job.picture_id).await? else {
+async fn tag_job(ports: &Ports<'_>, job: &TagJob) -> Result<JobOutcome, Error> {
+    let Some(picture) = ports.db.picture(job.picture_id).await? else {
         return Ok(JobOutcome::Gone);
     };
-    let bytes = match app.store.get(&picture.path).await {
+    let bytes = match ports.store.get(&picture.path).await {
         Ok(bytes) => bytes,
         Err(StoreError::NotFound(_)) => {
             return Ok(JobOutcome::Failed("the picture's file is missing".into()));
@@ -115,20 +92,20 @@ async fn tag_job(app: &App, job: &TagJob) -> Result<JobOutcome, Error> {
     // pictures queued at upload (only read then), their colours and
     // perceptual hash.
     let hash = picture.facts.hash.clone();
-    let (facts, small) = match super::pictures::examine(&app.decodes, &image, hash).await {
+    let (facts, small) = match super::analysis::examine(ports.decodes, &image, hash).await {
         Ok(read) => read,
         // The decode budget is taken for now: the job waits its turn.
         Err(e @ Error::Busy(_)) => return Ok(JobOutcome::Retry(e.to_string())),
         Err(e) => return Ok(JobOutcome::Failed(e.to_string())),
     };
     if !picture.facts.analyzed {
-        app.db.set_facts(job.picture_id, &facts).await?;
+        ports.db.set_facts(job.picture_id, &facts).await?;
     }
-    let tagged = app.tagger.tag_decoded(&image, small).await;
+    let tagged = ports.tagger.tag_decoded(&image, small).await;
     match tagged {
         Ok(tagging) => {
             let tags = select_tags(tagging.tags, min);
-            match app
+            match ports
                 .db
                 .set_tags(
                     job.picture_id,
@@ -149,71 +126,15 @@ async fn tag_job(app: &App, job: &TagJob) -> Result<JobOutcome, Error> {
     }
 }
 
-/// The worker of the local API: keeps one job more than the tagger runs in
-/// parallel in flight (so a core never waits while a job reads its file or
-/// writes its answer), claiming the next as soon as one ends; sleeps until
-/// woken by a new upload or a second passes (retries come due). Runs until
-/// the process ends.
-pub async fn run_worker(app: Arc<App>, queue: Arc<LocalQueue>) {
-    let parallel = 2 * std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut running = tokio::task::JoinSet::new();
-    loop {
-        let free = parallel - running.len();
-        let claimed = if free > 0 {
-            app.db
-                .claim_jobs(unix_now(), app.settings.tag_lease_secs, free as u32)
-                .await
-        } else {
-            Ok(Vec::new())
-        };
-        match claimed {
-            Ok(jobs) if !jobs.is_empty() => {
-                for job in jobs {
-                    let app = app.clone();
-                    // Each job runs to its end even if the worker is dropped.
-                    let handle = tokio::spawn(async move {
-                        match run_job(&app, &job, true).await {
-                            Ok(JobOutcome::Failed(why)) => {
-                                tracing::warn!(picture = job.picture_id, %why, "tagging failed for good");
-                            }
-                            Ok(JobOutcome::Retry(why)) => {
-                                tracing::warn!(picture = job.picture_id, %why, attempt = job.attempts, "tagging will be tried again");
-                            }
-                            Ok(_) => {}
-                            Err(e) => {
-                                tracing::warn!(picture = job.picture_id, error = %e, "a tagging job could not be recorded; its lease will run out and it is tried again")
-                            }
-                        }
-                    });
-                    running.spawn(async move {
-                        let _ = handle.await;
-                    });
-                }
-            }
-            Ok(_) if !running.is_empty() => {
-                // Full, or nothing due: the next claim waits for a job to end.
-                running.join_next().await;
-            }
-            Ok(_) => {
-                let _ = tokio::time::timeout(Duration::from_secs(1), queue.wake.notified()).await;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "the tagging queue cannot be read; trying again shortly");
-                tokio::time::sleep(Duration::from_secs(2)).await;
-            }
-        }
-    }
-}
-
 /// Runs every due job once (the scheduled drain of the `tag-image`
 /// function, a safety net for announcements that were lost).
-pub async fn drain(app: &App, limit: u32) -> Result<usize, Error> {
-    let jobs = app
+pub async fn drain(ports: &Ports<'_>, limit: u32) -> Result<usize, Error> {
+    let jobs = ports
         .db
-        .claim_jobs(unix_now(), app.settings.tag_lease_secs, limit)
+        .claim_jobs(unix_now(), ports.settings.tag_lease_secs, limit)
         .await?;
     for job in &jobs {
-        run_job(app, job, true).await?;
+        run_job(ports, job, true).await?;
     }
     Ok(jobs.len())
 }

@@ -4,25 +4,25 @@
 //! person's tags stay.
 
 use super::caller::Caller;
-use super::types::{Confidence, Picture, PictureId, Status};
+use super::ports::Ports;
+use super::{Confidence, Picture, PictureId, Status};
 use super::{Error, ImageData, select_objects, select_tags};
-use crate::app::App;
 
 /// Re-tags one picture from its stored file (its owner or an admin).
 pub async fn retag(
-    app: &App,
+    ports: &Ports<'_>,
     caller: &Caller,
     id: Option<PictureId>,
     min: Confidence,
 ) -> Result<Picture, Error> {
-    let picture = super::pictures::changeable(app, caller, id).await?;
-    let bytes = app.store.get(&picture.path).await?;
+    let picture = super::access::changeable(ports.db, caller, id).await?;
+    let bytes = ports.store.get(&picture.path).await?;
     let image = ImageData::from_bytes(bytes)?;
     let (_, small) =
-        super::pictures::examine(&app.decodes, &image, picture.facts.hash.clone()).await?;
-    let tagging = app.tagger.tag_decoded(&image, small).await?;
+        super::analysis::examine(ports.decodes, &image, picture.facts.hash.clone()).await?;
+    let tagging = ports.tagger.tag_decoded(&image, small).await?;
     let tags = select_tags(tagging.tags, min);
-    if !app
+    if !ports
         .db
         .set_tags(
             picture.id,
@@ -36,7 +36,8 @@ pub async fn retag(
     {
         return Err(Error::no_picture(picture.id));
     }
-    app.db
+    ports
+        .db
         .picture(picture.id)
         .await?
         .ok_or_else(|| Error::no_picture(picture.id))
@@ -64,24 +65,28 @@ pub struct Retagged {
 /// picture done twice gets the same tags, never more. Where a tagging queue
 /// runs elsewhere (SQS on AWS), each picture becomes a queue job instead
 /// of being tagged here.
-pub async fn retag_all(app: &App, min: Confidence, through_queue: bool) -> Result<Retagged, Error> {
-    let resumed_after = app.db.task_cursor(TASK).await?.unwrap_or(0);
+pub async fn retag_all(
+    ports: &Ports<'_>,
+    min: Confidence,
+    through_queue: bool,
+) -> Result<Retagged, Error> {
+    let resumed_after = ports.db.task_cursor(TASK).await?.unwrap_or(0);
     let mut report = Retagged {
         resumed_after,
         ..Retagged::default()
     };
     let mut after = resumed_after;
     loop {
-        let ids = app.db.picture_ids(after, BATCH, None).await?;
+        let ids = ports.db.picture_ids(after, BATCH, None).await?;
         let Some(&last) = ids.last() else { break };
         for id in ids {
             if through_queue {
-                app.db.requeue(id, min.value()).await?;
-                app.queue.enqueue(id).await;
+                ports.db.requeue(id, min.value()).await?;
+                ports.queue.enqueue(id).await;
                 report.queued += 1;
                 continue;
             }
-            match retag(app, &Caller::Admin, Some(PictureId(id)), min).await {
+            match retag(ports, &Caller::Admin, Some(PictureId(id)), min).await {
                 Ok(_) => report.retagged += 1,
                 Err(
                     e @ (Error::Database(_) | Error::Tagger(crate::tagger::TaggerError::Failed(_))),
@@ -92,8 +97,8 @@ pub async fn retag_all(app: &App, min: Confidence, through_queue: bool) -> Resul
             }
         }
         after = last;
-        app.db.set_task_cursor(TASK, Some(after)).await?;
+        ports.db.set_task_cursor(TASK, Some(after)).await?;
     }
-    app.db.set_task_cursor(TASK, None).await?;
+    ports.db.set_task_cursor(TASK, None).await?;
     Ok(report)
 }

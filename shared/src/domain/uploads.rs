@@ -3,12 +3,13 @@
 
 use md5::{Digest, Md5};
 
+use super::Confidence;
 use super::caller::{Caller, User, UserId};
 use super::pictures::{Registered, Upload, parse_name, parse_user_tags, register};
-use super::types::Confidence;
+use super::ports::{Ports, Uploads};
 use super::{Error, ImageData, utc_now};
-use crate::app::App;
-use crate::auth::{hex, unix_now};
+use crate::auth::unix_now;
+use crate::store::ImageStore;
 
 /// An upload link: whoever holds its id uploads as its creator until it expires.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,7 +50,11 @@ pub fn is_upload_id(s: &str) -> bool {
 pub const MAX_LINK_SECS: i64 = 86_400;
 
 /// `POST /upload-links {"expiry": seconds}` (1..86400).
-pub async fn create_link(app: &App, caller: &Caller, expiry: i64) -> Result<UploadLink, Error> {
+pub async fn create_link(
+    db: &dyn Uploads,
+    caller: &Caller,
+    expiry: i64,
+) -> Result<UploadLink, Error> {
     if !(1..=MAX_LINK_SECS).contains(&expiry) {
         return Err(Error::invalid(
             "invalid_expiry",
@@ -62,18 +67,18 @@ pub async fn create_link(app: &App, caller: &Caller, expiry: i64) -> Result<Uplo
         expires: unix_now() + expiry,
         created: utc_now(),
     };
-    app.db.create_link(&link).await?;
+    db.create_link(&link).await?;
     Ok(link)
 }
 
 /// The caller an upload through link `id` acts as: its creator. `404` for
 /// an unknown link, `410 link_expired` for one past its time.
-pub async fn link_caller(app: &App, id: &str) -> Result<Caller, Error> {
+pub async fn link_caller(db: &dyn Uploads, id: &str) -> Result<Caller, Error> {
     let missing = || Error::Missing(format!("there is no upload link {id}"));
     if !is_upload_id(id) {
         return Err(missing());
     }
-    let link = app.db.link(id).await?.ok_or_else(missing)?;
+    let link = db.link(id).await?.ok_or_else(missing)?;
     if link.expires < unix_now() {
         return Err(Error::Gone {
             code: "link_expired",
@@ -108,14 +113,18 @@ pub fn slot_put_path(image_id: &str) -> String {
 /// `POST /upload-urls {"count": N}`: N slots, each a URL valid for
 /// `UPLOAD_URL_TTL_SECS`: a presigned S3 PUT, or a signed PUT to this
 /// service on a folder store.
-pub async fn create_slots(app: &App, caller: &Caller, count: i64) -> Result<Vec<SlotUrl>, Error> {
+pub async fn create_slots(
+    ports: &Ports<'_>,
+    caller: &Caller,
+    count: i64,
+) -> Result<Vec<SlotUrl>, Error> {
     if !(1..=i64::from(MAX_SLOTS)).contains(&count) {
         return Err(Error::invalid(
             "invalid_count",
             format!("the number of upload URLs must be from 1 to {MAX_SLOTS}"),
         ));
     }
-    let ttl = app.settings.upload_url_ttl_secs;
+    let ttl = ports.settings.upload_url_ttl_secs;
     let expires = unix_now() + ttl;
     let owner = caller.user().map(|u| u.id.to_string());
     let created = utc_now();
@@ -123,7 +132,7 @@ pub async fn create_slots(app: &App, caller: &Caller, count: i64) -> Result<Vec<
         .map(|_| {
             let image_id = random_id();
             UploadSlot {
-                location: app.store.slot_location(&image_id),
+                location: ports.store.slot_location(&image_id),
                 image_id,
                 owner: owner.clone(),
                 expires,
@@ -131,11 +140,11 @@ pub async fn create_slots(app: &App, caller: &Caller, count: i64) -> Result<Vec<
             }
         })
         .collect();
-    app.db.create_slots(&slots).await?;
-    let signer = app.signer().await?;
+    ports.db.create_slots(&slots).await?;
+    let signer = ports.signer.get(ports.db).await?;
     let mut urls = Vec::with_capacity(slots.len());
     for slot in slots {
-        let url = match app.store.presigned_put(&slot.location, ttl).await? {
+        let url = match ports.store.presigned_put(&slot.location, ttl).await? {
             Some(url) => url,
             None => {
                 let path = slot_put_path(&slot.image_id);
@@ -154,15 +163,18 @@ pub async fn create_slots(app: &App, caller: &Caller, count: i64) -> Result<Vec<
 /// The slot a signed upload URL names, if its signature holds: checked
 /// before a byte of the body is read.
 pub async fn slot_for_put(
-    app: &App,
+    ports: &Ports<'_>,
     image_id: &str,
     expires: &str,
     sig: &str,
 ) -> Result<UploadSlot, Error> {
-    app.signer()
+    ports
+        .signer
+        .get(ports.db)
         .await?
         .check(&slot_put_path(image_id), expires, sig, unix_now())?;
-    app.db
+    ports
+        .db
         .slot(image_id)
         .await?
         .ok_or_else(|| Error::Missing(format!("there is no upload slot {image_id}")))
@@ -170,11 +182,15 @@ pub async fn slot_for_put(
 
 /// `PUT /uploads/put/{image_id}?expires&sig` on a folder store: the object
 /// of a slot whose URL [`slot_for_put`] checked.
-pub async fn put_slot(app: &App, slot: &UploadSlot, bytes: &[u8]) -> Result<(), Error> {
+pub async fn put_slot(
+    store: &dyn ImageStore,
+    slot: &UploadSlot,
+    bytes: &[u8],
+) -> Result<(), Error> {
     if bytes.is_empty() {
         return Err(Error::invalid("empty_data", "the uploaded file is empty"));
     }
-    app.store.put_slot(&slot.location, bytes).await?;
+    store.put_slot(&slot.location, bytes).await?;
     Ok(())
 }
 
@@ -204,7 +220,7 @@ pub struct BatchOutcome {
 /// registered like any upload, with the person's name and tags, and the slot
 /// goes. Each item stands alone.
 pub async fn register_batch(
-    app: &App,
+    ports: &Ports<'_>,
     caller: &Caller,
     items: Vec<BatchItem>,
     min: Confidence,
@@ -219,7 +235,7 @@ pub async fn register_batch(
     let mut outcome = BatchOutcome::default();
     for item in items {
         let id = item.image_id.clone();
-        match register_item(app, caller, item, min, asynchronous).await {
+        match register_item(ports, caller, item, min, asynchronous).await {
             Ok(r) => outcome.registered.push((id, r)),
             Err(
                 e @ (Error::Database(_) | Error::Store(crate::store::StoreError::Unavailable(_))),
@@ -233,7 +249,7 @@ pub async fn register_batch(
 }
 
 async fn register_item(
-    app: &App,
+    ports: &Ports<'_>,
     caller: &Caller,
     item: BatchItem,
     min: Confidence,
@@ -248,14 +264,14 @@ async fn register_item(
     if !is_upload_id(&item.image_id) {
         return Err(missing());
     }
-    let slot = app.db.slot(&item.image_id).await?.ok_or_else(missing)?;
+    let slot = ports.db.slot(&item.image_id).await?.ok_or_else(missing)?;
     let owner = caller.user().map(|u| u.id.to_string());
     if slot.owner != owner && !caller.is_admin() {
         return Err(missing());
     }
     let name = parse_name(item.name.as_deref())?;
     let tags = parse_user_tags(item.tags.iter().map(String::as_str))?;
-    let bytes = match app.store.get(&slot.location).await {
+    let bytes = match ports.store.get(&slot.location).await {
         Ok(bytes) => bytes,
         Err(crate::store::StoreError::NotFound(_)) => {
             return Err(Error::invalid(
@@ -266,9 +282,9 @@ async fn register_item(
         Err(e) => return Err(e.into()),
     };
     if let Some(expected) = &item.md5 {
-        let actual = hex(&Md5::digest(&bytes));
+        let actual = hex::encode(Md5::digest(&bytes));
         if !actual.eq_ignore_ascii_case(expected.trim()) {
-            forget_slot(app, &slot).await;
+            forget_slot(ports.db, ports.store, &slot).await;
             return Err(Error::invalid(
                 "hash_mismatch",
                 format!(
@@ -280,13 +296,11 @@ async fn register_item(
     let image = match ImageData::from_bytes(bytes) {
         Ok(image) => image,
         Err(e) => {
-            forget_slot(app, &slot).await;
+            forget_slot(ports.db, ports.store, &slot).await;
             return Err(e);
         }
     };
     let upload = Upload {
-        image,
-        min,
         private: item.private,
         name,
         asynchronous,
@@ -294,40 +308,41 @@ async fn register_item(
         user_tags: tags,
         // Batches de-duplicate, as seed 004's did.
         dedup: true,
+        ..Upload::new(image, min)
     };
-    let registered = register(app, caller, upload).await?;
-    forget_slot(app, &slot).await;
+    let registered = register(ports, caller, upload).await?;
+    forget_slot(ports.db, ports.store, &slot).await;
     Ok(registered)
 }
 
 /// Removes a slot's object and the slot.
-async fn forget_slot(app: &App, slot: &UploadSlot) {
-    if let Err(e) = app.store.delete(&slot.location).await {
+async fn forget_slot(db: &dyn Uploads, store: &dyn ImageStore, slot: &UploadSlot) {
+    if let Err(e) = store.delete(&slot.location).await {
         tracing::warn!(image_id = %slot.image_id, error = %e, "an upload slot's object stays until the sweep");
         return;
     }
-    if let Err(e) = app.db.delete_slot(&slot.image_id).await {
+    if let Err(e) = db.delete_slot(&slot.image_id).await {
         tracing::warn!(image_id = %slot.image_id, error = %e, "an upload slot stays until the sweep");
     }
 }
 
 /// Removes slots whose URL expired without being registered, with whatever
 /// was put at them, and expired links. Returns how many slots went.
-pub async fn sweep_expired(app: &App) -> Result<usize, Error> {
+pub async fn sweep_expired(db: &dyn Uploads, store: &dyn ImageStore) -> Result<usize, Error> {
     let now = unix_now();
     let mut removed = 0;
     loop {
-        let slots = app.db.expired_slots(now, 500).await?;
+        let slots = db.expired_slots(now, 500).await?;
         if slots.is_empty() {
             break;
         }
         for slot in &slots {
-            app.store.delete(&slot.location).await?;
-            app.db.delete_slot(&slot.image_id).await?;
+            store.delete(&slot.location).await?;
+            db.delete_slot(&slot.image_id).await?;
             removed += 1;
         }
     }
-    app.db.delete_expired_links(now).await?;
+    db.delete_expired_links(now).await?;
     Ok(removed)
 }
 

@@ -12,9 +12,9 @@ use std::sync::Arc;
 use super::ApiError;
 use super::body::{FormPart, is_json, is_multipart, next_part, read_body};
 use super::params::{Params, PathArg};
-use super::pictures::parse_stats_query;
 use super::render::picture_body;
-use super::routes::Route;
+use super::route::Route;
+use super::search::parse_stats_query;
 use crate::App;
 use crate::analysis::Color;
 use crate::domain::analysis::{self, MAX_DISTANCE};
@@ -51,7 +51,7 @@ pub async fn get_tags(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     let dates = parse_stats_query(query.as_deref())?;
-    let stats = crate::domain::tag_stats(&app, &caller, &dates).await?;
+    let stats = crate::domain::tag_stats(&*app.db, &caller, &dates).await?;
     let body: Vec<TagStatBody> = stats.iter().map(stat_body).collect();
     Ok(Json(body).into_response())
 }
@@ -77,7 +77,7 @@ pub async fn get_stats(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     Params::parse(query.as_deref(), &[])?;
-    Ok(Json(stats_json(&analysis::stats(&app, &caller).await?)).into_response())
+    Ok(Json(stats_json(&analysis::stats(&*app.db, &caller).await?)).into_response())
 }
 
 pub fn parse_k(params: &Params) -> Result<usize, ApiError> {
@@ -108,10 +108,20 @@ pub async fn get_colors(
     PathArg(id): PathArg,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let k = parse_k(&Params::parse(query.as_deref(), &["k"])?)?;
-    let id = PictureId::parse(&id)?;
-    let colors = analysis::picture_colors(&app, &caller, id, k).await?;
+    let colors = colors_of(&app, &caller, &id, query.as_deref()).await?;
     Ok(Json(colors_json(&colors)).into_response())
+}
+
+/// The colours of picture `id` for `?k=`.
+async fn colors_of(
+    app: &App,
+    caller: &Caller,
+    id: &str,
+    query: Option<&str>,
+) -> Result<Vec<Color>, ApiError> {
+    let k = parse_k(&Params::parse(query, &["k"])?)?;
+    let id = PictureId::parse(id)?;
+    Ok(analysis::picture_colors(&*app.db, &*app.store, &app.decodes, caller, id, k).await?)
 }
 
 /// `GET /images/{id}/palette.png?k=6`: seed 003's pie chart of the colours.
@@ -121,9 +131,7 @@ pub async fn get_palette(
     PathArg(id): PathArg,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let k = parse_k(&Params::parse(query.as_deref(), &["k"])?)?;
-    let id = PictureId::parse(&id)?;
-    let colors = analysis::picture_colors(&app, &caller, id, k).await?;
+    let colors = colors_of(&app, &caller, &id, query.as_deref()).await?;
     let weights: Vec<([u8; 3], f64)> = colors.iter().map(|c| (c.rgb, c.count as f64)).collect();
     Ok(png_response(analysis::palette(weights).await?))
 }
@@ -171,7 +179,7 @@ pub async fn image_of_request(
         return Err(ApiError::NotJson);
     }
     let bytes = read_body(&parts.headers, body, app.max_body_bytes).await?;
-    Ok((super::pictures::parse_upload_body(&bytes)?, None))
+    Ok((super::upload::parse_upload_body(&bytes)?, None))
 }
 
 /// `POST /colors?k=6`: the colours of an image that is not stored.
@@ -220,7 +228,7 @@ pub async fn get_similar(
         })?
         .unwrap_or(20);
     let id = PictureId::parse(&id)?;
-    let found = analysis::similar(&app, &caller, id, max_distance, limit).await?;
+    let found = analysis::similar(&*app.db, &caller, id, max_distance, limit).await?;
     let mut out = Vec::with_capacity(found.len());
     for s in &found {
         let mut body = picture_body(&app, &caller, &s.picture, None).await?;

@@ -30,7 +30,7 @@ async fn resolve(parts: &Parts, app: &App) -> Result<Caller, Error> {
         if key.is_empty() {
             return Err(Error::Unauthorized("the x-api-key header is empty".into()));
         }
-        return caller_for_key(app, key).await;
+        return caller_for_key(app.db.clone(), &app.auth.admin_keys, key).await;
     }
     if let Some(value) = header("authorization") {
         let token = value
@@ -43,7 +43,7 @@ async fn resolve(parts: &Parts, app: &App) -> Result<Caller, Error> {
                     "the Authorization header must be `Bearer <token or key>`".into(),
                 )
             })?;
-        return caller_for_bearer(app, token).await;
+        return caller_for_bearer(app.db.clone(), &app.auth, token).await;
     }
     Ok(Caller::Anonymous)
 }

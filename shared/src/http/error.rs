@@ -3,8 +3,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use crate::db::DbError;
 use crate::domain::Error;
+use crate::domain::ports::DbError;
 use crate::store::StoreError;
 use crate::tagger::TaggerError;
 

@@ -110,7 +110,7 @@ pub async fn picture_body<'a>(
         width: f.width,
         height: f.height,
         hash: f.hash.as_deref(),
-        view_url: view_url(app, p).await?,
+        view_url: view_url(&app.ports(), p).await?,
         camera: f.camera.as_deref(),
         taken_at: f.taken_at.as_deref(),
         gps: f.gps.filter(|_| sees_location).map(|g| GpsBody {

@@ -12,40 +12,8 @@ use tower::ServiceExt;
 use tower::util::MapRequest;
 
 use super::ApiError;
+use super::route::Route;
 use crate::App;
-
-/// One route: its method and path, the function that serves it, and its
-/// handler. Each resource module declares its own (`ROUTES` beside its
-/// handlers); [`ROUTES`] is their union.
-#[derive(Clone, Copy)]
-pub struct Route {
-    pub method: &'static str,
-    pub path: &'static str,
-    pub function: &'static str,
-    handler: fn() -> MethodRouter<Arc<App>>,
-}
-
-impl Route {
-    pub(super) const fn new(
-        method: &'static str,
-        path: &'static str,
-        function: &'static str,
-        handler: fn() -> MethodRouter<Arc<App>>,
-    ) -> Self {
-        Route {
-            method,
-            path,
-            function,
-            handler,
-        }
-    }
-}
-
-impl std::fmt::Debug for Route {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {} ({})", self.method, self.path, self.function)
-    }
-}
 
 /// Every route, canonical first, then the seeds' (Part 3 of the contract).
 /// `template.yaml`, the cargo-lambda router in `Cargo.toml` and
@@ -85,8 +53,8 @@ pub fn router(app: Arc<App>, function: Option<&str>) -> Router {
         .filter(|r| function.is_none_or(|f| f == r.function))
     {
         match paths.iter_mut().find(|(p, _)| *p == r.path) {
-            Some((_, methods)) => *methods = std::mem::take(methods).merge((r.handler)()),
-            None => paths.push((r.path, (r.handler)())),
+            Some((_, methods)) => *methods = std::mem::take(methods).merge(r.handler()),
+            None => paths.push((r.path, r.handler())),
         }
     }
     let mut router = Router::new();

@@ -13,11 +13,11 @@ use std::sync::Arc;
 use super::ApiError;
 use super::body::{is_multipart, json_body, read_body};
 use super::params::{Params, PathArg};
-use super::pictures::{
+use super::render::picture_body;
+use super::route::Route;
+use super::upload::{
     TagName, UPLOAD_PARAMS, error_json, parse_flag, parse_upload_options, upload_form,
 };
-use super::render::picture_body;
-use super::routes::Route;
 use crate::App;
 use crate::domain::uploads::{self, BatchItem, BatchOutcome, SlotUrl};
 use crate::domain::{Caller, Confidence};
@@ -36,13 +36,23 @@ pub async fn create_link(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    let link = new_link(&app, &caller, &headers, body).await?;
+    Ok((StatusCode::CREATED, Json(link_json(&link))).into_response())
+}
+
+/// A link made from a body `{"expiry": seconds}` (here and seed 002's route).
+pub async fn new_link(
+    app: &App,
+    caller: &Caller,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<crate::domain::UploadLink, ApiError> {
     #[derive(Deserialize)]
     struct NewLink {
         expiry: i64,
     }
-    let new: NewLink = json_body(&headers, body, 65_536).await?;
-    let link = uploads::create_link(&app, &caller, new.expiry).await?;
-    Ok((StatusCode::CREATED, Json(link_json(&link))).into_response())
+    let new: NewLink = json_body(headers, body, 65_536).await?;
+    Ok(uploads::create_link(&*app.db, caller, new.expiry).await?)
 }
 
 pub fn link_json(link: &crate::domain::UploadLink) -> Value {
@@ -62,7 +72,7 @@ pub async fn upload_through_link(
     request: Request,
 ) -> Result<Response, ApiError> {
     let options = parse_upload_options(query.as_deref())?;
-    let caller = uploads::link_caller(&app, &id).await?;
+    let caller = uploads::link_caller(&*app.db, &id).await?;
     if !is_multipart(request.headers()) {
         return Err(ApiError::invalid(
             "invalid_body",
@@ -96,7 +106,7 @@ pub async fn create_upload_urls(
         count: i64,
     }
     let Count { count } = json_body(&headers, body, 65_536).await?;
-    let slots = uploads::create_slots(&app, &caller, count).await?;
+    let slots = uploads::create_slots(&app.ports(), &caller, count).await?;
     Ok(Json(slots_json(&slots)).into_response())
 }
 
@@ -117,7 +127,7 @@ pub async fn get_upload_urls(
             })
         })?
         .ok_or_else(|| ApiError::invalid("invalid_count", "image_count is required"))?;
-    let slots = uploads::create_slots(&app, &caller, count).await?;
+    let slots = uploads::create_slots(&app.ports(), &caller, count).await?;
     Ok(Json(slots_json(&slots)).into_response())
 }
 
@@ -138,14 +148,14 @@ pub async fn put_slot(
         }
         .into());
     };
-    let slot = uploads::slot_for_put(&app, &image_id, expires, sig).await?;
+    let slot = uploads::slot_for_put(&app.ports(), &image_id, expires, sig).await?;
     let bytes = read_body(&headers, body, app.settings.max_file_bytes)
         .await
         .map_err(|e| match e {
             ApiError::BodyTooLarge { limit } => ApiError::FileTooLarge { limit },
             other => other,
         })?;
-    uploads::put_slot(&app, &slot, &bytes).await?;
+    uploads::put_slot(&*app.store, &slot, &bytes).await?;
     Ok(Json(json!({"image_id": image_id})).into_response())
 }
 
@@ -213,7 +223,7 @@ pub async fn run_batch(
     let app = app.clone();
     let caller = caller.clone();
     Ok(tokio::spawn(async move {
-        uploads::register_batch(&app, &caller, items, min, asynchronous).await
+        uploads::register_batch(&app.ports(), &caller, items, min, asynchronous).await
     })
     .await
     .map_err(|e| ApiError::Internal(e.to_string()))??)

@@ -13,7 +13,7 @@ use super::ApiError;
 use super::body::json_body;
 use super::caller::AnyCaller;
 use super::params::{Params, PathArg};
-use super::routes::Route;
+use super::route::Route;
 use crate::App;
 use crate::domain::accounts::{self, NewKey};
 use crate::domain::{Account, KeyInfo};
@@ -70,7 +70,8 @@ pub async fn create_user(
         email: Option<String>,
     }
     let new: NewUser = optional_json(&headers, body).await?;
-    let (account, key) = accounts::create_user(&app, &caller, new.email.as_deref()).await?;
+    let (account, key) =
+        accounts::create_user(&*app.db, app.auth.mode, &caller, new.email.as_deref()).await?;
     let mut body = account_json(&account);
     if let Some(key) = key {
         body["api_key"] = key.key.into();
@@ -85,7 +86,7 @@ pub async fn me(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     Params::parse(query.as_deref(), &[])?;
-    Ok(Json(account_json(&accounts::me(&app, &caller).await?)).into_response())
+    Ok(Json(account_json(&accounts::me(&*app.db, &caller).await?)).into_response())
 }
 
 /// `DELETE /users/me` → 204: the account and everything it owns.
@@ -97,9 +98,11 @@ pub async fn delete_me(
     Params::parse(query.as_deref(), &[])?;
     // Runs to completion even if the client goes away.
     let task_app = app.clone();
-    tokio::spawn(async move { accounts::delete_me(&task_app, &caller).await })
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    tokio::spawn(
+        async move { accounts::delete_me(&*task_app.db, &*task_app.store, &caller).await },
+    )
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))??;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -117,7 +120,7 @@ pub async fn create_key(
         name: Option<String>,
     }
     let new: NewKeyBody = optional_json(&headers, body).await?;
-    let key = accounts::create_key(&app, &caller, new.name.as_deref()).await?;
+    let key = accounts::create_key(&*app.db, &caller, new.name.as_deref()).await?;
     Ok((StatusCode::CREATED, Json(new_key_json(&key))).into_response())
 }
 
@@ -128,7 +131,7 @@ pub async fn keys(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     Params::parse(query.as_deref(), &[])?;
-    let keys = accounts::keys(&app, &caller).await?;
+    let keys = accounts::keys(&*app.db, &caller).await?;
     Ok(Json(keys.iter().map(key_json).collect::<Vec<_>>()).into_response())
 }
 
@@ -140,7 +143,7 @@ pub async fn delete_key(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     Params::parse(query.as_deref(), &[])?;
-    accounts::delete_key(&app, &caller, &id).await?;
+    accounts::delete_key(&*app.db, &caller, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::ApiError;
 use super::params::PathArg;
-use super::routes::Route;
+use super::route::Route;
 use axum::routing::get;
 
 /// Only the page's own files: not its browser test, nor that test's node_modules.
@@ -80,7 +80,7 @@ fn serve(name: &str, headers: &HeaderMap) -> Response {
         };
         (file.data.into_owned(), file.metadata.sha256_hash())
     };
-    let etag = format!("\"{}\"", crate::auth::hex(&hash[..16]));
+    let etag = format!("\"{}\"", hex::encode(&hash[..16]));
     let etag = HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"\""));
     let common = [
         (

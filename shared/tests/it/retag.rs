@@ -137,9 +137,10 @@ async fn retag(backend: Backend) {
     // Every picture at once, resuming after an interruption.
     t.cloud.set_tags(&[("rocket", 88.0)]);
     t.app.db.set_task_cursor("retag", Some(1)).await.unwrap();
-    let report = pictures::domain::retag_all(&t.app, pictures::domain::Confidence::DEFAULT, false)
-        .await
-        .unwrap();
+    let report =
+        pictures::domain::retag_all(&t.app.ports(), pictures::domain::Confidence::DEFAULT, false)
+            .await
+            .unwrap();
     assert_eq!((report.resumed_after, report.retagged), (1, 2));
     assert_eq!(t.app.db.task_cursor("retag").await.unwrap(), None);
     assert_eq!(

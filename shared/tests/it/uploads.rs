@@ -374,7 +374,7 @@ async fn presigned_flow(t: &TestApp, key: &str, s3: Option<&S3Server>) {
         .unwrap();
     assert!(r.status().is_success());
     t.execute("UPDATE upload_slots SET expires = 1").await;
-    let report = pictures::domain::reconcile(&t.app, Duration::from_secs(600))
+    let report = pictures::domain::reconcile(&*t.app.db, &*t.app.store, Duration::from_secs(600))
         .await
         .unwrap();
     assert_eq!(report.expired_slots, 1);

@@ -91,7 +91,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Warm the pool, the statement caches and the last-use stamps.
     for key in keys.iter().cycle().take(users * 2) {
-        caller_for_key(&app, key).await?;
+        caller_for_key(app.db.clone(), &app.auth.admin_keys, key).await?;
     }
 
     let mut checks = Vec::with_capacity(calls);
@@ -99,7 +99,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for i in 0..calls {
         let key = &keys[(i * 7919) % users];
         let t = Instant::now();
-        let caller = caller_for_key(&app, key).await?;
+        let caller = caller_for_key(app.db.clone(), &app.auth.admin_keys, key).await?;
         checks.push(t.elapsed());
         std::hint::black_box(caller);
     }

@@ -46,7 +46,7 @@ fn main() {
         small.width(),
         small.height()
     );
-    let mut total = time("SHA-256", || pictures::domain::pictures::sha256_hex(&bytes));
+    let mut total = time("SHA-256", || pictures::domain::sha256_hex(&bytes));
     total += time("analysis (decode, EXIF, colours, perceptual hash)", || {
         facts_of(&image, Some(String::new())).expect("decodes")
     });

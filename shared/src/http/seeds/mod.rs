@@ -6,8 +6,8 @@
 
 use axum::routing::{delete, get, post};
 
-use super::routes::Route;
-use super::{analysis, pictures, uploads};
+use super::route::Route;
+use super::{analysis, pictures, upload, uploads};
 
 pub mod s002;
 pub mod s003;
@@ -17,11 +17,9 @@ pub mod s004;
 /// resource it belongs to.
 pub(super) const ROUTES: &[Route] = &[
     // Seeds 000 and 001: aliases.
-    Route::new("POST", "/image", "post-image", || {
-        post(pictures::post_image)
-    }),
+    Route::new("POST", "/image", "post-image", || post(upload::post_image)),
     Route::new("POST", "/images/tags", "post-image", || {
-        post(pictures::post_image)
+        post(upload::post_image)
     }),
     Route::new("GET", "/image/{id}", "get-image", || {
         get(pictures::get_image)

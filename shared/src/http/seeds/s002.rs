@@ -7,7 +7,6 @@ use axum::body::Body;
 use axum::extract::{FromRequest, RawQuery, Request, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
@@ -17,9 +16,9 @@ use crate::domain::files;
 use crate::domain::uploads;
 use crate::domain::{Caller, Error};
 use crate::http::ApiError;
-use crate::http::body::json_body;
 use crate::http::params::{Params, PathArg};
-use crate::http::pictures::{error_json, file_response, parse_upload_options, upload_form};
+use crate::http::pictures::file_response;
+use crate::http::upload::{error_json, parse_upload_options, upload_form};
 
 /// `POST /api/generate-upload-link {"expiry": 60}` → `{"upload_id": "..."}`.
 pub async fn generate_upload_link(
@@ -28,12 +27,7 @@ pub async fn generate_upload_link(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    #[derive(Deserialize)]
-    struct NewLink {
-        expiry: i64,
-    }
-    let new: NewLink = json_body(&headers, body, 65_536).await?;
-    let link = uploads::create_link(&app, &caller, new.expiry).await?;
+    let link = crate::http::uploads::new_link(&app, &caller, &headers, body).await?;
     Ok(Json(json!({"upload_id": link.id})).into_response())
 }
 
@@ -46,7 +40,7 @@ pub async fn upload_images(
     request: Request,
 ) -> Result<Response, ApiError> {
     let options = parse_upload_options(query.as_deref())?;
-    let caller = uploads::link_caller(&app, &id).await?;
+    let caller = uploads::link_caller(&*app.db, &id).await?;
     let form = axum::extract::Multipart::from_request(request, &app)
         .await
         .map_err(|e| ApiError::invalid("invalid_body", e.body_text()))?;
@@ -77,13 +71,13 @@ pub async fn image(
     if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(missing());
     }
-    let picture = crate::domain::pictures::visible_with_hash(&app, &caller, &hash)
+    let picture = crate::domain::access::visible_with_hash(&*app.db, &caller, &hash)
         .await?
         .ok_or_else(missing)?;
     let if_none_match = headers
         .get(axum::http::header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok());
-    let answer = files::file_of(&app, &caller, &picture, if_none_match).await?;
+    let answer = files::file_of(&app.ports(), &caller, &picture, if_none_match).await?;
     Ok(file_response(answer))
 }
 
@@ -94,7 +88,7 @@ pub async fn stats(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     Params::parse(query.as_deref(), &[])?;
-    let stats = analysis::stats(&app, &caller).await?;
+    let stats = analysis::stats(&*app.db, &caller).await?;
     let per_day: Map<String, Value> = stats
         .uploads_per_day
         .iter()

@@ -130,7 +130,7 @@ pub async fn centroids(
     }
     let mut weights = Vec::with_capacity(colors.len());
     for (hex, count) in colors.iter().zip(&counts) {
-        let rgb = crate::http::pictures::parse_color(hex)?;
+        let rgb = crate::http::search::parse_color(hex)?;
         if !count.is_finite() || *count < 0.0 {
             return Err(
                 Error::invalid("invalid_field", "counts must be numbers of 0 or more").into(),

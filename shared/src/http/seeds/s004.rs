@@ -14,10 +14,10 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 use crate::App;
+use crate::domain::TagOrigin;
 use crate::domain::accounts;
 use crate::domain::files::view_url;
 use crate::domain::pictures as ops;
-use crate::domain::types::TagOrigin;
 use crate::domain::uploads;
 use crate::domain::{Caller, Confidence, Error, Limit, Picture, PictureId, SearchQuery, TagList};
 use crate::http::ApiError;
@@ -73,7 +73,7 @@ async fn summary(app: &App, p: &Picture, base: &str) -> Result<Value, ApiError> 
         // As the seed prints it: a string.
         "is_private": p.private.to_string(),
         "file_format": p.facts.format.map(|f| f.as_str()),
-        "view_url": format!("{base}{}", view_url(app, p).await?),
+        "view_url": format!("{base}{}", view_url(&app.ports(), p).await?),
     }))
 }
 
@@ -81,7 +81,7 @@ async fn summary(app: &App, p: &Picture, base: &str) -> Result<Value, ApiError> 
 pub async fn create_user(State(app): State<Arc<App>>, caller: Result<AnyCaller, ApiError>) -> V1 {
     V1(async {
         let caller = credentialed(caller.map(|c| c.0))?;
-        let (account, key) = accounts::create_user(&app, &caller, None).await?;
+        let (account, key) = accounts::create_user(&*app.db, app.auth.mode, &caller, None).await?;
         // The seed's id is its token's user_id claim.
         let id = caller
             .user()
@@ -101,9 +101,11 @@ pub async fn delete_user(State(app): State<Arc<App>>, caller: Result<Caller, Api
     V1(async {
         let caller = credentialed(caller)?;
         let task_app = app.clone();
-        tokio::spawn(async move { accounts::delete_me(&task_app, &caller).await })
-            .await
-            .map_err(|e| ApiError::Internal(e.to_string()))??;
+        tokio::spawn(
+            async move { accounts::delete_me(&*task_app.db, &*task_app.store, &caller).await },
+        )
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
         Ok(StatusCode::NO_CONTENT.into_response())
     }
     .await)
@@ -128,7 +130,7 @@ pub async fn upload_urls(
                 })
             })?
             .ok_or_else(|| ApiError::invalid("invalid_count", "image_count is required"))?;
-        let slots = uploads::create_slots(&app, &caller, count).await?;
+        let slots = uploads::create_slots(&app.ports(), &caller, count).await?;
         Ok(Json(slots_json(&slots)).into_response())
     }
     .await)
@@ -197,7 +199,7 @@ pub async fn private_summary(
             search.tags = Some(TagList::parse(label)?);
             search.tags_from = Some(TagOrigin::Tagger);
         }
-        let page = crate::domain::search(&app, &search).await?;
+        let page = crate::domain::search(&*app.db, &*app.store, &search).await?;
         let base = base_url(&headers);
         let mut images = Vec::new();
         for p in &page.pictures {
@@ -257,7 +259,7 @@ pub async fn delete_images(
                 other => other.to_string(),
             };
             let outcome = match resolve(&app, &id).await? {
-                Some(pid) => ops::delete(&app, &caller, Some(pid)).await,
+                Some(pid) => ops::delete(&*app.db, &*app.store, &caller, Some(pid)).await,
                 None => Err(Error::NotFound(id.clone())),
             };
             match outcome {

@@ -295,7 +295,7 @@ both_backends! {
         std::fs::create_dir_all(t.images.join("uploads")).unwrap();
         std::fs::write(t.images.join("uploads").join(stem), b"slot object").unwrap();
         std::fs::write(t.images.join("derived").join(stem).join(format!(".tmp-{stem}.part")), b"half").unwrap();
-        let report = pictures::domain::reconcile(&t.app, std::time::Duration::ZERO).await.unwrap();
+        let report = pictures::domain::reconcile(&*t.app.db, &*t.app.store, std::time::Duration::ZERO).await.unwrap();
         assert_eq!(report.removed.len(), 3, "{:?}", report.removed);
         assert!(!t.images.join("derived").join(stem).join("t64.jpg").exists());
         assert!(!t.images.join("uploads").join(stem).exists());
