@@ -7,11 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/bench-common.sh
 
-PORT=${BENCH_PORT:-18089}
 OUT=data/bench-abuse
-cargo build --release -q -p local-api
-base="http://127.0.0.1:$PORT"
-if curl -s -o /dev/null "$base/health"; then echo "port $PORT is busy; set BENCH_PORT" >&2; exit 1; fi
+use_port 18089
+bench_needs local-api
 rm -rf "$OUT" && mkdir -p "$OUT"
 start_api "$PORT" "sqlite://$OUT/pictures.db" "$OUT/images"
 trap stop_api EXIT

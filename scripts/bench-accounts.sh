@@ -17,20 +17,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/bench-common.sh
 
-N=10000
-USERS=100
-DURATION=${BENCH_SECONDS:-10}
-PORT=${BENCH_PORT:-18082}
-DB=pictures_facts10k
-OUT=data/bench-facts10k
 KEY=bench-key-7
-ensure_wrk
-scripts/ensure-mariadb.sh
-cargo build --release -q -p local-api -p pictures-tools
-base="http://127.0.0.1:$PORT"
-if curl -s -o /dev/null "$base/health"; then echo "port $PORT is busy; set BENCH_PORT" >&2; exit 1; fi
+use_port 18082
+bench_needs wrk mariadb local-api pictures-tools
 
-seed_facts "$DB" "$OUT" "$N" "$USERS"
+seed_facts10k
 sql -N "$DB" -e "SELECT COUNT(*), SUM(private = 0), SUM(owner = 'user0007'), SUM(owner = 'user0007' AND private = 1) FROM pictures" |
   awk '{print "pictures " $1 ", public " $2 ", of user0007 " $3 " (" $4 " private)"}'
 sql -N "$DB" -e "SELECT id FROM pictures WHERE private = 0" >"$OUT/public-ids"

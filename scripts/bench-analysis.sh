@@ -20,16 +20,11 @@ cd "$(dirname "$0")/.."
 
 N=${SCALE_PICTURES:-1000000}
 USERS=1000
-DURATION=${BENCH_SECONDS:-10}
-PORT=${BENCH_PORT:-18084}
 DB=pictures_facts1m
 OUT=data/bench-facts1m
 KEY=bench-key-7
-ensure_wrk
-scripts/ensure-mariadb.sh
-cargo build --release -q -p local-api -p pictures-tools
-base="http://127.0.0.1:$PORT"
-if curl -s -o /dev/null "$base/health"; then echo "port $PORT is busy; set BENCH_PORT" >&2; exit 1; fi
+use_port 18084
+bench_needs wrk mariadb local-api pictures-tools
 # 5M tag rows, 5M colour rows, ~10M trigram rows and their indexes: ~4 GB.
 sql -e "SET GLOBAL innodb_buffer_pool_size = 4294967296"
 seed_facts "$DB" "$OUT" "$N" "$USERS" 5 2000 1095

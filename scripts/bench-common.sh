@@ -4,10 +4,42 @@
 # and just after it was measured, so a figure taken on a busy machine shows it.
 
 MYSQL_SERVER=${TEST_MYSQL_URL:-mysql://root@127.0.0.1:3306}
+# Seconds of each wrk run.
+DURATION=${BENCH_SECONDS:-10}
 
 sql() { mariadb --protocol=tcp -h127.0.0.1 -uroot "$@"; }
+# fresh_db DB: MariaDB database DB, empty.
+fresh_db() { sql -e "DROP DATABASE IF EXISTS $1; CREATE DATABASE $1"; }
 ensure_wrk() {
   command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+}
+# Every model of `make model`, in data/models (the fetchers are idempotent).
+fetch_models() {
+  python3 scripts/fetch-model.py >/dev/null
+  python3 scripts/fetch-detectors.py >/dev/null
+  python3 scripts/fetch-objects.py >/dev/null
+}
+# bench_needs WHAT...: wrk (installed when missing), mariadb (started when
+# not running), models (fetch_models), and the release build of every other
+# WHAT, a package (local-api, pictures-tools, ...).
+bench_needs() {
+  local what packages=()
+  for what in "$@"; do
+    case $what in
+      wrk) ensure_wrk ;;
+      mariadb) scripts/ensure-mariadb.sh ;;
+      models) fetch_models ;;
+      *) packages+=(-p "$what") ;;
+    esac
+  done
+  if [ ${#packages[@]} -gt 0 ]; then cargo build --release -q "${packages[@]}"; fi
+}
+# use_port DEFAULT: PORT (BENCH_PORT, else DEFAULT) and base, its URL; fails
+# when something answers there already.
+use_port() {
+  PORT=${BENCH_PORT:-$1}
+  base="http://127.0.0.1:$PORT"
+  if curl -s -o /dev/null "$base/health"; then echo "port $PORT is busy; set BENCH_PORT" >&2; exit 1; fi
 }
 # The 1-minute load average.
 load1() { awk '{print $1}' /proc/loadavg; }
@@ -18,17 +50,24 @@ wait_gone() { for _ in $(seq 1 100); do curl -s -o /dev/null "$1" || return 0; s
 rss_of() { awk '/^VmRSS/ {printf "%.1f MB", $2/1024}' "/proc/$1/status"; }
 peak_of() { awk '/^VmHWM/ {printf "%.1f MB", $2/1024}' "/proc/$1/status"; }
 
-# wrk's figures as "req/s | p50 | p99 | errors | load before → after".
-wrk_row() {
+# wrk_run ARG...: one `wrk --latency`; its figures in WRK_RPS (req/s),
+# WRK_P50, WRK_P99, WRK_ERRORS ("0", else wrk's error lines), WRK_REQUESTS
+# (how many were sent) and WRK_LOAD ("load before → after").
+wrk_run() {
   local out before
   before=$(load1)
   out=$(wrk --latency "$@")
-  printf '%s | %s | %s | %s | %s → %s' \
-    "$(awk '/^Requests\/sec/ {print $2}' <<<"$out")" \
-    "$(awk '$1=="50%" {print $2}' <<<"$out")" \
-    "$(awk '$1=="99%" {print $2}' <<<"$out")" \
-    "$(awk '/Non-2xx|Socket errors/ {e=e $0 "; "} END {print (e=="" ? "0" : e)}' <<<"$out")" \
-    "$before" "$(load1)"
+  WRK_RPS=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+  WRK_P50=$(awk '$1=="50%" {print $2}' <<<"$out")
+  WRK_P99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  WRK_ERRORS=$(awk '/Non-2xx|Socket errors/ {e=e $0 "; "} END {print (e=="" ? "0" : e)}' <<<"$out")
+  WRK_REQUESTS=$(awk '/requests in/ {print $1}' <<<"$out")
+  WRK_LOAD="$before → $(load1)"
+}
+# wrk's figures as "req/s | p50 | p99 | errors | load before → after".
+wrk_row() {
+  wrk_run "$@"
+  printf '%s | %s | %s | %s | %s' "$WRK_RPS" "$WRK_P50" "$WRK_P99" "$WRK_ERRORS" "$WRK_LOAD"
 }
 # One request alone (1 connection), then 2 threads x 16 connections; a table row.
 wrk_pair() {
@@ -55,6 +94,27 @@ id_lua() {
     echo '  return wrk.format("GET", path)'
     echo 'end'
   } >"$1"
+}
+
+# range_lua OUT N: a wrk script that GETs /images/{id} of ids drawn at
+# random from 1..N.
+range_lua() {
+  cat >"$1" <<LUA
+math.randomseed(os.time())
+request = function() return wrk.format("GET", "/images/" .. math.random(1, $2)) end
+LUA
+}
+# month_of DAY: month_start and month_end, the first and the last day of
+# the month of DAY (anything `date -d` reads: "2024-05-17", "6 months ago").
+month_of() {
+  month_start=$(date -u -d "$1" +%Y-%m-01)
+  month_end=$(date -u -d "$month_start +1 month -1 day" +%Y-%m-%d)
+}
+# jpeg_of JSON JPEG: the picture of a `{"data": <base64>}` body (bench-tagger
+# writes photo-500k.json) as a file.
+jpeg_of() {
+  python3 -c 'import base64, json, sys; sys.stdout.buffer.write(base64.b64decode(json.load(open(sys.argv[1]))["data"]))' \
+    "$1" >"$2"
 }
 
 # Uploads of distinct bytes: `post_lua OUT JPEG [PATH=/images]` writes a wrk
@@ -106,18 +166,33 @@ end
 LUA
 }
 
+# api_env PORT DATABASE_URL IMAGE_STORE: API_ENV, the local API's settings
+# here: without a model (Imagga is configured with keys it never uses), no
+# credentials file, no sweep of recent files, 16 database connections.
+api_env() {
+  API_ENV=(DATABASE_URL="$2" IMAGE_STORE="$3" BIND="127.0.0.1:$1" RUST_LOG=warn
+    TAGGER=imagga IMAGGA_API_KEY=unused IMAGGA_API_SECRET=unused IMAGEKIT_PRIVATE_KEY=unused
+    ORPHAN_GRACE_SECS=86400 DB_MAX_CONNECTIONS=16 CREDENTIALS_FILE=/nonexistent)
+}
 # start_api PORT DATABASE_URL IMAGE_STORE [VAR=value...]: the release local
-# API in the background (sets API), without a model unless the extra
-# variables say TAGGER=local (Imagga is configured with keys it never uses).
+# API in the background (sets API) with api_env's settings and the extra
+# variables (TAGGER=local: the on-device tagger); returns once it answers
+# and is idle.
 start_api() {
-  local port=$1 db=$2 store=$3; shift 3
-  env DATABASE_URL="$db" IMAGE_STORE="$store" BIND="127.0.0.1:$port" RUST_LOG=warn \
-    TAGGER=imagga IMAGGA_API_KEY=unused IMAGGA_API_SECRET=unused IMAGEKIT_PRIVATE_KEY=unused \
-    ORPHAN_GRACE_SECS=86400 DB_MAX_CONNECTIONS=16 CREDENTIALS_FILE=/nonexistent \
-    "$@" ./target/release/local-api &
+  local port=$1
+  api_env "$@"
+  shift 3
+  env "${API_ENV[@]}" "$@" ./target/release/local-api &
   API=$!
   wait_http "http://127.0.0.1:$port/health"
   settle "$API"
+}
+# run_api PORT DATABASE_URL IMAGE_STORE COMMAND...: a command of the release
+# local API (backfill, ...) in the foreground, with api_env's settings.
+run_api() {
+  api_env "$@"
+  shift 3
+  env "${API_ENV[@]}" ./target/release/local-api "$@"
 }
 stop_api() { kill "$API" 2>/dev/null || true; wait "$API" 2>/dev/null || true; }
 # Waits until process $1 has been idle (under 2% of a core) for a second:
@@ -153,7 +228,7 @@ seed_facts() {
   have=$(sql -N -e "SELECT (SELECT COUNT(*) FROM $db.pictures) * 10000 + (SELECT COUNT(*) FROM $db.api_keys)" 2>/dev/null || echo 0)
   if [ "$have" != "$((n * 10000 + users))" ]; then
     echo "== Seeding $n pictures with Part 2's facts, $users users (seed --facts $users ... $n $per $vocabulary $days)"
-    sql -e "DROP DATABASE IF EXISTS $db; CREATE DATABASE $db"
+    fresh_db "$db"
     rm -rf "$out/images"
     mkdir -p "$out"
     /usr/bin/time -f "seeding: %e s wall, %M KB peak RSS" \
@@ -161,6 +236,14 @@ seed_facts() {
   else
     echo "== $db already holds $n pictures and $users keys (seeding skipped)"
   fi
+}
+
+# seed_facts10k: N, USERS, DB and OUT of the 10,000-picture set with Part
+# 2's facts (100 users) that bench-accounts and bench-seed-routes share,
+# seeded when missing.
+seed_facts10k() {
+  N=10000 USERS=100 DB=pictures_facts10k OUT=data/bench-facts10k
+  seed_facts "$DB" "$OUT" "$N" "$USERS"
 }
 
 # explain_requests DB ITEM...: each ITEM is "URL" or "URL|Header: value";

@@ -12,16 +12,13 @@
 # lambda's x86_64 build) instead of building all ten with cargo lambda.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/bench-common.sh
 
 RUNS=${RUNS:-5}
-MYSQL_SERVER=${TEST_MYSQL_URL:-mysql://root@127.0.0.1:3306}
 DB=pictures_cold
 OUT=data/lambda
-scripts/ensure-mariadb.sh
 scripts/ensure-tools.sh
-python3 scripts/fetch-model.py >/dev/null
-python3 scripts/fetch-detectors.py >/dev/null
-python3 scripts/fetch-objects.py >/dev/null
+bench_needs mariadb models
 FUNCTIONS=${BENCH_FUNCTIONS:-$(sed -n 's/^FUNCTIONS := //p' Makefile)}
 if [ -n "${BENCH_FUNCTIONS:-}" ]; then
   # A few functions: their release binaries, zipped as cargo lambda zips them.
@@ -70,7 +67,7 @@ S3S_FS=${S3S_FS:-$(command -v s3s-fs || echo "$HOME/.cargo/bin/s3s-fs")}
 S3=$!
 trap 'kill $S3 2>/dev/null || true' EXIT
 sleep 0.5
-mariadb --protocol=tcp -h127.0.0.1 -uroot -e "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB"
+fresh_db "$DB"
 export DATABASE_URL="$MYSQL_SERVER/$DB" IMAGE_STORE="s3://pictures/images" RUST_LOG=warn \
   AWS_ENDPOINT_URL="http://127.0.0.1:$S3_PORT" AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=bench \
   AWS_SECRET_ACCESS_KEY=bench-secret S3_FORCE_PATH_STYLE=true TAGGER=local MODEL_DIR=data/lambda/opt \
@@ -99,7 +96,7 @@ for fe in $events; do
   grep -qw "$f" <<<"$FUNCTIONS" || continue
   for _ in $(seq 1 "$RUNS"); do
     # The account the event creates is removed again, so every run creates it.
-    [ "$f" = accounts ] && mariadb --protocol=tcp -h127.0.0.1 -uroot "$DB" -e "DELETE FROM users WHERE email = 'ann@example.org'" 2>/dev/null || true
+    [ "$f" = accounts ] && sql "$DB" -e "DELETE FROM users WHERE email = 'ann@example.org'" 2>/dev/null || true
     python3 scripts/lambda-runtime.py "$OUT/$f/bootstrap" "functions/$f/events/${fe#*/}.json"
   done | python3 "$OUT/summary.py" "$f"
 done

@@ -13,16 +13,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/bench-common.sh
 
-DURATION=${BENCH_SECONDS:-10}
-PORT=${BENCH_PORT:-18086}
 OUT=data/bench-people
-ensure_wrk
-python3 scripts/fetch-model.py >/dev/null
-python3 scripts/fetch-detectors.py >/dev/null
-python3 scripts/fetch-objects.py >/dev/null
-cargo build --release -q -p local-api -p pictures-tools
-base="http://127.0.0.1:$PORT"
-if curl -s -o /dev/null "$base/health"; then echo "port $PORT is busy; set BENCH_PORT" >&2; exit 1; fi
+use_port 18086
+bench_needs wrk models local-api pictures-tools
 mkdir -p "$OUT"
 
 echo "== bench-people (one thread), load $(load1)"
@@ -31,8 +24,7 @@ echo "load after: $(load1)"
 
 echo "== POST /images, PEOPLE_DETECTOR off and on (wrk -t1 -c1 -d${DURATION}s)"
 ./target/release/bench-tagger data/models "$OUT" | tail -1
-python3 -c 'import base64, json, sys; sys.stdout.buffer.write(base64.b64decode(json.load(open(sys.argv[1]))["data"]))' \
-  "$OUT/photo-500k.json" >"$OUT/photo-500k.jpg"
+jpeg_of "$OUT/photo-500k.json" "$OUT/photo-500k.jpg"
 post_lua "$OUT/post.lua" "$OUT/photo-500k.jpg"
 echo "| PEOPLE_DETECTOR | req/s | p50 | p99 | errors | load | pictures stored | RSS after | peak RSS |"
 echo "| --- | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: |"

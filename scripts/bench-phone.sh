@@ -15,12 +15,11 @@ cd "$(dirname "$0")/.."
 . scripts/bench-common.sh
 
 RUNS=${RUNS:-5}
-PORT=${BENCH_PORT:-18087}
 OUT=data/bench-phone
 VENV=data/phone-venv
+use_port 18087
 mkdir -p "$OUT"
-python3 scripts/fetch-model.py >/dev/null
-python3 scripts/fetch-detectors.py >/dev/null
+bench_needs models local-api
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q piexif==1.1.3 pillow==13.0.0 pillow-heif==1.8.1
@@ -45,9 +44,6 @@ for name, size, grain, quality in [("12mp", (4032, 3024), 0.04, 90), ("50mp", (8
         big.save(out / f"{name}.heic", quality=80)
         big.save(out / f"{name}.avif", quality=80, speed=6)
 PY
-cargo build --release -q -p local-api
-base="http://127.0.0.1:$PORT"
-if curl -s -o /dev/null "$base/health"; then echo "port $PORT is busy; set BENCH_PORT" >&2; exit 1; fi
 
 median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f", m}'; }
 post() { # file -> "seconds id"
@@ -63,17 +59,14 @@ echo "| file | size | accept+tag (median of $RUNS) | first thumbnail 256 | RSS b
 echo "| --- | ---: | ---: | ---: | ---: | ---: | --- |"
 for f in 12mp.jpg 12mp.heic 12mp.avif 50mp.jpg; do
   db=$(mktemp -d)
-  BIND=127.0.0.1:$PORT DATABASE_URL="sqlite://$db/p.db" IMAGE_STORE="$db/images" CREDENTIALS_FILE=/nonexistent \
-    TAGGER=local MODEL_DIR=data/models AUTH=open RUST_LOG=warn ./target/release/local-api >"$db/log" 2>&1 &
-  pid=$!
-  trap "kill $pid 2>/dev/null" EXIT
-  wait_http "$base/health"
+  start_api "$PORT" "sqlite://$db/p.db" "$db/images" TAGGER=local MODEL_DIR=data/models AUTH=open >"$db/log" 2>&1
+  trap stop_api EXIT
   before_load=$(load1)
   # One small upload first, so the models are loaded and warm in both figures.
   post tests/fixtures/images/rocket.jpg >/dev/null
-  rss=$(rss_of $pid)
+  rss=$(rss_of "$API")
   read -r first id < <(post "$OUT/$f")
-  peak=$(peak_of $pid)
+  peak=$(peak_of "$API")
   times=("$first"); thumbs=()
   t=$(curl -s -o /dev/null -w '%{time_total}' "$base/images/$id/thumbnail?size=256"); thumbs+=("$t")
   for _ in $(seq 2 "$RUNS"); do
@@ -84,7 +77,7 @@ for f in 12mp.jpg 12mp.heic 12mp.avif 50mp.jpg; do
   printf '| %s | %s | %s s | %s s | %s | %s | %s → %s |\n' "$f" "$(du -h "$OUT/$f" | cut -f1)" \
     "$(printf '%s\n' "${times[@]}" | median)" "$(printf '%s\n' "${thumbs[@]}" | median)" \
     "$rss" "$peak" "$before_load" "$(load1)"
-  kill "$pid"; wait "$pid" 2>/dev/null || true
+  stop_api
   wait_gone "$base/health" || true
   rm -rf "$db"
 done

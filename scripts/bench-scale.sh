@@ -7,17 +7,13 @@
 # Skips the seeding when the database already holds SCALE_PICTURES pictures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/bench-common.sh
 
 N=${SCALE_PICTURES:-1000000}
-DURATION=${BENCH_SECONDS:-10}
-PORT=${BENCH_PORT:-18081}
-MYSQL_SERVER=${TEST_MYSQL_URL:-mysql://root@127.0.0.1:3306}
 DB=pictures_scale
 OUT=data/scale
-sql() { mariadb --protocol=tcp -h127.0.0.1 -uroot "$@"; }
-command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-scripts/ensure-mariadb.sh
-cargo build --release -q -p local-api -p pictures-tools
+use_port 18081
+bench_needs wrk mariadb local-api pictures-tools
 mkdir -p "$OUT"
 # 5M tag rows and their indexes are ~1.5 GB; the 128 MB default would measure the disk.
 sql -e "SET GLOBAL innodb_buffer_pool_size = 2147483648"
@@ -25,7 +21,7 @@ sql -e "SET GLOBAL innodb_buffer_pool_size = 2147483648"
 have=$(sql -N -e "SELECT COUNT(*) FROM $DB.pictures" 2>/dev/null || echo 0)
 if [ "$have" != "$N" ]; then
   echo "== Seeding $N pictures (5 tags each, 2,000-tag vocabulary, 3 years)"
-  sql -e "DROP DATABASE IF EXISTS $DB; CREATE DATABASE $DB"
+  fresh_db "$DB"
   rm -rf "$OUT/images"
   /usr/bin/time -f "seeding: %e s wall, %M KB peak RSS" \
     ./target/release/seed "$MYSQL_SERVER/$DB" "$OUT/images" "$N" 5 2000 1095
@@ -37,16 +33,11 @@ common=tag0000,tag0001
 rare=tag0500,tag0900
 mixed=tag0000,tag1999
 day=$(sql -N -e "SELECT SUBSTR(date, 1, 10) FROM $DB.pictures WHERE id = $((N / 2))")
-month_start=$(date -u -d "$day" +%Y-%m-01)
-month_end=$(date -u -d "$month_start +1 month -1 day" +%Y-%m-%d)
+month_of "$day"
 
-DATABASE_URL="$MYSQL_SERVER/$DB" IMAGE_STORE="$OUT/images" BIND="127.0.0.1:$PORT" RUST_LOG=warn \
-  TAGGER=imagga IMAGGA_API_KEY=unused IMAGGA_API_SECRET=unused IMAGEKIT_PRIVATE_KEY=unused \
-  ORPHAN_GRACE_SECS=86400 DB_MAX_CONNECTIONS=16 ./target/release/local-api &
-API=$!
-trap 'kill $API 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$PORT/tags" && break; sleep 0.1; done
-sleep 3 # the startup orphan sweep lists the folder once; migrations have run
+# Once it is idle, the startup orphan sweep has listed the folder and the migrations have run.
+start_api "$PORT" "$MYSQL_SERVER/$DB" "$OUT/images"
+trap stop_api EXIT
 
 echo "== Query plans (EXPLAIN of the statements the service runs)"
 explain() { echo "-- $1"; sql "$DB" -e "EXPLAIN $2"; }
@@ -65,26 +56,14 @@ explain "GET /tags?min_date=$month_start&max_date=$month_end (whole days)" \
 
 
 # wrk's figures as "req/s | p50 | p99 | errors".
-wrk_row() {
-  local out
-  out=$(wrk --latency "$@")
-  printf '%s | %s | %s | %s' \
-    "$(awk '/^Requests\/sec/ {print $2}' <<<"$out")" \
-    "$(awk '$1=="50%" {print $2}' <<<"$out")" \
-    "$(awk '$1=="99%" {print $2}' <<<"$out")" \
-    "$(awk '/Non-2xx|Socket errors/ {e=e $0 "; "} END {print (e=="" ? "0" : e)}' <<<"$out")"
-}
+figures() { wrk_run "$@"; printf '%s | %s | %s | %s' "$WRK_RPS" "$WRK_P50" "$WRK_P99" "$WRK_ERRORS"; }
 # One client (the latency of a request alone), then 16 (the throughput).
 load() {
   local name=$1; shift
-  printf '| %-52s | %s | %s |\n' "$name" "$(wrk_row -t1 -c1 -d"${DURATION}s" "$@")" \
-    "$(wrk_row -t2 -c16 -d"${DURATION}s" "$@")"
+  printf '| %-52s | %s | %s |\n' "$name" "$(figures -t1 -c1 -d"${DURATION}s" "$@")" \
+    "$(figures -t2 -c16 -d"${DURATION}s" "$@")"
 }
-cat > "$OUT/random-id.lua" <<LUA
-math.randomseed(os.time())
-request = function() return wrk.format("GET", "/images/" .. math.random(1, $N)) end
-LUA
-base="http://127.0.0.1:$PORT"
+range_lua "$OUT/random-id.lua" "$N"
 for q in "tags=$common" "tags=$rare" "tags=$mixed" "min_date=$day&max_date=$day" "min_date=$month_start&max_date=$month_end"; do
   printf '%s: %s pictures on the first page\n' "$q" "$(curl -s "$base/images?$q" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))')"
 done
@@ -105,8 +84,8 @@ echo "== 1,000 concurrent keep-alive connections (wrk -t2 -c1000 -d${DURATION}s 
 ulimit -n "$(ulimit -Hn)" # wrk and the API each hold 1,000 sockets
 echo "| request | req/s | p50 | p99 | errors |"
 echo "| --- | ---: | ---: | ---: | --- |"
-printf '| %s | %s |\n' "GET /images/{id}" "$(wrk_row -t2 -c1000 -d"${DURATION}s" --timeout 10s -s "$OUT/random-id.lua" "$base")"
-printf '| %s | %s |\n' "GET /images?tags=$rare" "$(wrk_row -t2 -c1000 -d"${DURATION}s" --timeout 10s "$base/images?tags=$rare")"
-printf '| %s | %s |\n' "GET /images one day" "$(wrk_row -t2 -c1000 -d"${DURATION}s" --timeout 10s "$base/images?min_date=$day&max_date=$day")"
-printf '| %s | %s |\n' "GET /tags" "$(wrk_row -t2 -c1000 -d"${DURATION}s" --timeout 10s "$base/tags")"
-echo "local-api RSS: $(awk '/^VmRSS/ {printf "%.1f MB", $2/1024}' /proc/$API/status)"
+printf '| %s | %s |\n' "GET /images/{id}" "$(figures -t2 -c1000 -d"${DURATION}s" --timeout 10s -s "$OUT/random-id.lua" "$base")"
+printf '| %s | %s |\n' "GET /images?tags=$rare" "$(figures -t2 -c1000 -d"${DURATION}s" --timeout 10s "$base/images?tags=$rare")"
+printf '| %s | %s |\n' "GET /images one day" "$(figures -t2 -c1000 -d"${DURATION}s" --timeout 10s "$base/images?min_date=$day&max_date=$day")"
+printf '| %s | %s |\n' "GET /tags" "$(figures -t2 -c1000 -d"${DURATION}s" --timeout 10s "$base/tags")"
+echo "local-api RSS: $(rss_of "$API")"

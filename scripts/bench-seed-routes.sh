@@ -12,18 +12,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/bench-common.sh
 
-N=10000
-USERS=100
-DURATION=${BENCH_SECONDS:-10}
-PORT=${BENCH_PORT:-18083}
-DB=pictures_facts10k
-OUT=data/bench-facts10k
-ensure_wrk
-scripts/ensure-mariadb.sh
-cargo build --release -q -p local-api -p pictures-tools
-base="http://127.0.0.1:$PORT"
-if curl -s -o /dev/null "$base/health"; then echo "port $PORT is busy; set BENCH_PORT" >&2; exit 1; fi
-seed_facts "$DB" "$OUT" "$N" "$USERS"
+use_port 18083
+bench_needs wrk mariadb local-api pictures-tools
+seed_facts10k
 
 # The same pictures through both doors: ids and their SHA-256s, in one order.
 sql -N "$DB" -e "SELECT id, hash FROM pictures WHERE private = 0 ORDER BY id" >"$OUT/public-id-hash"
@@ -47,8 +38,7 @@ for path in "/images/$id/file" "/api/images/$hash"; do
   curl -s -o /dev/null -w "$path: %{http_code}, %{size_download} bytes, %{content_type}\n" "$base$path"
 done
 echo "== wrk ${DURATION}s each"
-echo "| request | 1 client: req/s | p50 | p99 | errors | load | 2x16 clients: req/s | p50 | p99 | errors | load |"
-echo "| --- | ---: | ---: | ---: | --- | --- | ---: | ---: | ---: | --- | --- |"
+wrk_pair_header
 pairs=(
   "GET /images/{id}/file (random public)|-s $OUT/file.lua $base"
   "GET /api/images/{sha256} (the same pictures)|-s $OUT/api-image.lua $base"

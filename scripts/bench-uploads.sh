@@ -21,15 +21,10 @@ cd "$(dirname "$0")/.."
 COUNT=1000
 PER_FORM=50
 CLIENTS_LIST=${FORM_CLIENTS:-1 4}
-PORT=${BENCH_PORT:-18085}
 OUT=data/bench-uploads
 PHOTOS=data/bench-photos
-python3 scripts/fetch-model.py >/dev/null
-python3 scripts/fetch-detectors.py >/dev/null
-python3 scripts/fetch-objects.py >/dev/null
-cargo build --release -q -p local-api -p pictures-tools
-base="http://127.0.0.1:$PORT"
-if curl -s -o /dev/null "$base/health"; then echo "port $PORT is busy; set BENCH_PORT" >&2; exit 1; fi
+use_port 18085
+bench_needs models local-api pictures-tools
 
 echo "== Photos (tools/make-photos $COUNT $PHOTOS)"
 ./target/release/make-photos "$COUNT" "$PHOTOS"

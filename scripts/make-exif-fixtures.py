@@ -14,25 +14,13 @@ IFD tags). The outputs are committed; rerun only to change them.
 """
 
 import io
-import pathlib
 
 import piexif
 from PIL import Image
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-SRC = ROOT / "tests" / "fixtures" / "images"
+from fixturekit import ROOT, SRC, exif, gps_ifd, list_files
+
 OUT = ROOT / "tests" / "fixtures" / "exif"
-
-
-def dms(deg, minutes, sec_tenths):
-    """Degrees, minutes and tenths of seconds as EXIF rationals."""
-    return ((deg, 1), (minutes, 1), (sec_tenths, 10))
-
-
-def exif(zeroth=None, exif_ifd=None, gps=None):
-    return piexif.dump(
-        {"0th": zeroth or {}, "Exif": exif_ifd or {}, "GPS": gps or {}, "1st": {}, "thumbnail": None}
-    )
 
 
 # The Eiffel Tower, 48°51'29.6"N 2°17'40.2"E (48.858222, 2.2945).
@@ -44,13 +32,7 @@ CANON = exif(
         piexif.ImageIFD.DateTime: b"2023:07:20 12:00:00",
     },
     exif_ifd={piexif.ExifIFD.DateTimeOriginal: b"2023:07:14 09:30:15"},
-    gps={
-        piexif.GPSIFD.GPSVersionID: (2, 3, 0, 0),
-        piexif.GPSIFD.GPSLatitudeRef: b"N",
-        piexif.GPSIFD.GPSLatitude: dms(48, 51, 296),
-        piexif.GPSIFD.GPSLongitudeRef: b"E",
-        piexif.GPSIFD.GPSLongitude: dms(2, 17, 402),
-    },
+    gps={piexif.GPSIFD.GPSVersionID: (2, 3, 0, 0), **gps_ifd(b"N", (48, 51, 296), b"E", (2, 17, 402), 10)},
 )
 
 # Rio de Janeiro, 22°54'30.0"S 43°11'47.5"W (-22.908333, -43.196528); a
@@ -62,12 +44,7 @@ SOUTH_WEST = exif(
         piexif.ImageIFD.DateTime: b"2019:02:28 23:59:59",
         piexif.ImageIFD.Orientation: 6,
     },
-    gps={
-        piexif.GPSIFD.GPSLatitudeRef: b"S",
-        piexif.GPSIFD.GPSLatitude: dms(22, 54, 300),
-        piexif.GPSIFD.GPSLongitudeRef: b"W",
-        piexif.GPSIFD.GPSLongitude: dms(43, 11, 475),
-    },
+    gps=gps_ifd(b"S", (22, 54, 300), b"W", (43, 11, 475), 10),
 )
 
 # Strings padded the way some firmwares pad them: spaces and NULs.
@@ -87,12 +64,7 @@ MALFORMED = exif(
         piexif.ImageIFD.DateTime: b"2023-02-28 10:00:00",
     },
     exif_ifd={piexif.ExifIFD.DateTimeOriginal: b"2023:02:30 10:00:00"},
-    gps={
-        piexif.GPSIFD.GPSLatitudeRef: b"N",
-        piexif.GPSIFD.GPSLatitude: dms(95, 0, 0),
-        piexif.GPSIFD.GPSLongitudeRef: b"E",
-        piexif.GPSIFD.GPSLongitude: dms(10, 0, 0),
-    },
+    gps=gps_ifd(b"N", (95, 0, 0), b"E", (10, 0, 0), 10),
 )
 
 
@@ -115,8 +87,7 @@ def main():
     # Uncompressed, so shrunk to stay small.
     rocket.resize((240, 160), Image.LANCZOS).save(OUT / "canon.tif", exif=CANON)
 
-    for f in sorted(OUT.iterdir()):
-        print(f"{f.name}: {f.stat().st_size} bytes")
+    list_files(OUT, OUT)
 
 
 if __name__ == "__main__":

@@ -17,44 +17,28 @@ git: the tests and the benchmark make them at run time.
 """
 
 import io
-import pathlib
 import struct
 
 import piexif
 import pillow_heif
 from PIL import Image, ImageCms
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-SRC = ROOT / "tests" / "fixtures" / "images"
+import fixturekit
+from fixturekit import ROOT, SRC, gps_ifd, list_files
+
 OUT = ROOT / "tests" / "fixtures" / "phone"
 
 
-def dms(deg, minutes, sec_hundredths):
-    return ((deg, 1), (minutes, 1), (sec_hundredths, 100))
-
-
-def exif(make, model, taken, lat=None, lon=None, orientation=6):
-    gps = {}
-    if lat is not None:
-        gps = {
-            piexif.GPSIFD.GPSLatitudeRef: lat[0],
-            piexif.GPSIFD.GPSLatitude: lat[1],
-            piexif.GPSIFD.GPSLongitudeRef: lon[0],
-            piexif.GPSIFD.GPSLongitude: lon[1],
-        }
-    return piexif.dump(
-        {
-            "0th": {
-                piexif.ImageIFD.Make: make,
-                piexif.ImageIFD.Model: model,
-                piexif.ImageIFD.Orientation: orientation,
-                piexif.ImageIFD.DateTime: taken,
-            },
-            "Exif": {piexif.ExifIFD.DateTimeOriginal: taken},
-            "GPS": gps,
-            "1st": {},
-            "thumbnail": None,
-        }
+def exif(make, model, taken, gps=None, orientation=6):
+    return fixturekit.exif(
+        zeroth={
+            piexif.ImageIFD.Make: make,
+            piexif.ImageIFD.Model: model,
+            piexif.ImageIFD.Orientation: orientation,
+            piexif.ImageIFD.DateTime: taken,
+        },
+        exif_ifd={piexif.ExifIFD.DateTimeOriginal: taken},
+        gps=gps,
     )
 
 
@@ -65,21 +49,11 @@ def stored_sideways(name):
 
 
 # Golden Gate Bridge, 37°49'10.20"N 122°28'44.40"W (37.8195, -122.479).
-IPHONE = exif(
-    b"Apple",
-    b"iPhone 15 Pro",
-    b"2024:06:01 18:42:07",
-    lat=(b"N", dms(37, 49, 1020)),
-    lon=(b"W", dms(122, 28, 4440)),
-)
+IPHONE = exif(b"Apple", b"iPhone 15 Pro", b"2024:06:01 18:42:07",
+              gps_ifd(b"N", (37, 49, 1020), b"W", (122, 28, 4440), 100))
 # Sydney Opera House, 33°51'25.20"S 151°12'54.00"E (-33.857, 151.215).
-PIXEL = exif(
-    b"Google",
-    b"Pixel 8",
-    b"2024:03:09 07:15:30",
-    lat=(b"S", dms(33, 51, 2520)),
-    lon=(b"E", dms(151, 12, 5400)),
-)
+PIXEL = exif(b"Google", b"Pixel 8", b"2024:03:09 07:15:30",
+             gps_ifd(b"S", (33, 51, 2520), b"E", (151, 12, 5400), 100))
 LIVE = exif(b"Apple", b"iPhone 13 mini", b"2023:12:24 16:05:00", orientation=1)
 MOTION = exif(b"Google", b"Pixel 7a", b"2023:08:15 12:00:00", orientation=1)
 
@@ -233,8 +207,7 @@ def main():
 
     (OUT / "motion-photo.jpg").write_bytes(motion_photo())
     (OUT / "display-p3.jpg").write_bytes(display_p3())
-    for f in sorted(OUT.iterdir()):
-        print(f"{f.relative_to(ROOT)}: {f.stat().st_size} bytes")
+    list_files(OUT, ROOT)
 
 
 if __name__ == "__main__":

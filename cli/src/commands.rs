@@ -24,6 +24,16 @@ fn typed<T: serde::de::DeserializeOwned>(v: &Value) -> Result<T> {
     })
 }
 
+/// With `--json`, the server's answer printed as it came and `None`: the
+/// command is done; else the answer as the command's own view of it.
+fn answer<T: serde::de::DeserializeOwned>(v: &Value, json: bool) -> Result<Option<T>> {
+    if json {
+        output::json(v);
+        return Ok(None);
+    }
+    typed(v).map(Some)
+}
+
 /// The `GET /images` query of the search's filters.
 pub fn search_query(a: &SearchArgs) -> String {
     let mut q: Vec<(&str, String)> = Vec::new();
@@ -195,11 +205,9 @@ pub async fn get(api: &Api, a: &GetArgs, json: bool) -> Result<ExitCode> {
 
 pub async fn stats(api: &Api, json: bool) -> Result<ExitCode> {
     let v = api.stats().await?;
-    if json {
-        output::json(&v);
+    let Some(s) = answer::<wire::Stats>(&v, json)? else {
         return Ok(ExitCode::SUCCESS);
-    }
-    let s: wire::Stats = typed(&v)?;
+    };
     println!(
         "Most popular format: {}",
         s.most_popular_format.as_deref().unwrap_or("-")
@@ -243,11 +251,9 @@ pub async fn stats(api: &Api, json: bool) -> Result<ExitCode> {
 
 pub async fn tags(api: &Api, a: &TagsArgs, json: bool) -> Result<ExitCode> {
     let v = api.tags(a.from.as_deref(), a.to.as_deref()).await?;
-    if json {
-        output::json(&v);
+    let Some(tags) = answer::<Vec<wire::TagStats>>(&v, json)? else {
         return Ok(ExitCode::SUCCESS);
-    }
-    let tags: Vec<wire::TagStats> = typed(&v)?;
+    };
     if tags.is_empty() {
         println!("No tags.");
         return Ok(ExitCode::SUCCESS);
@@ -321,11 +327,9 @@ pub async fn keys(api: &Api, command: &KeysCommand, json: bool) -> Result<ExitCo
     match command {
         KeysCommand::List => {
             let v = api.keys().await?;
-            if json {
-                output::json(&v);
+            let Some(keys) = answer::<Vec<wire::Key>>(&v, json)? else {
                 return Ok(ExitCode::SUCCESS);
-            }
-            let keys: Vec<wire::Key> = typed(&v)?;
+            };
             let rows: Vec<Vec<String>> = keys
                 .iter()
                 .map(|k| {
@@ -344,11 +348,9 @@ pub async fn keys(api: &Api, command: &KeysCommand, json: bool) -> Result<ExitCo
         }
         KeysCommand::Create { name } => {
             let v = api.create_key(name).await?;
-            if json {
-                output::json(&v);
+            let Some(k) = answer::<wire::NewKey>(&v, json)? else {
                 return Ok(ExitCode::SUCCESS);
-            }
-            let k: wire::NewKey = typed(&v)?;
+            };
             println!(
                 "New key {} ({}): shown only this once, save it now:",
                 cell(Some(&k.id)),
@@ -370,11 +372,9 @@ pub async fn keys(api: &Api, command: &KeysCommand, json: bool) -> Result<ExitCo
 
 pub async fn signup(api: &Api, a: &SignupArgs, json: bool) -> Result<ExitCode> {
     let v = api.signup(a.email.as_deref()).await?;
-    if json {
-        output::json(&v);
+    let Some(u) = answer::<wire::User>(&v, json)? else {
         return Ok(ExitCode::SUCCESS);
-    }
-    let u: wire::User = typed(&v)?;
+    };
     let who = match &u.email {
         Some(e) => format!("{} ({e})", cell(Some(&u.id))),
         None => cell(Some(&u.id)),

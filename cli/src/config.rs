@@ -119,16 +119,15 @@ mod tests {
         move || Ok(f)
     }
 
+    /// A file with both keys.
+    fn full_file() -> impl FnOnce() -> Result<ConfigFile> {
+        file(Some("http://file:3"), Some("file-key"))
+    }
+
     #[test]
     fn flags_win_over_environment_and_file() {
         let e = env(&[(URL_VAR, "http://env:1"), (KEY_VAR, "env-key")]);
-        let s = resolve(
-            Some("http://flag:2/"),
-            Some("flag-key"),
-            &e,
-            file(Some("http://file:3"), Some("file-key")),
-        )
-        .unwrap();
+        let s = resolve(Some("http://flag:2/"), Some("flag-key"), &e, full_file()).unwrap();
         assert_eq!(s.url, "http://flag:2");
         assert_eq!(s.api_key.as_deref(), Some("flag-key"));
     }
@@ -136,13 +135,7 @@ mod tests {
     #[test]
     fn environment_wins_over_file() {
         let e = env(&[(URL_VAR, "https://env.example/prod/"), (KEY_VAR, "env-key")]);
-        let s = resolve(
-            None,
-            None,
-            &e,
-            file(Some("http://file:3"), Some("file-key")),
-        )
-        .unwrap();
+        let s = resolve(None, None, &e, full_file()).unwrap();
         assert_eq!(s.url, "https://env.example/prod");
         assert_eq!(s.api_key.as_deref(), Some("env-key"));
     }
@@ -150,13 +143,7 @@ mod tests {
     #[test]
     fn file_fills_what_is_missing_each_key_on_its_own() {
         let e = env(&[(KEY_VAR, "env-key")]);
-        let s = resolve(
-            None,
-            None,
-            &e,
-            file(Some("http://file:3"), Some("file-key")),
-        )
-        .unwrap();
+        let s = resolve(None, None, &e, full_file()).unwrap();
         assert_eq!(s.url, "http://file:3");
         assert_eq!(s.api_key.as_deref(), Some("env-key"));
         let s = resolve(
