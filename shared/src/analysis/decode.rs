@@ -320,10 +320,7 @@ impl Layout {
 mod tests {
     use super::*;
 
-    fn fixture(name: &str) -> Vec<u8> {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/");
-        std::fs::read(format!("{path}{name}")).unwrap()
-    }
+    use crate::analysis::fixture;
 
     #[test]
     fn the_tiff_crate_reads_planar_float_tiffs() {

@@ -293,10 +293,7 @@ fn blank_gps(t: &mut [u8]) -> bool {
 mod tests {
     use super::*;
 
-    fn fixture(name: &str) -> Vec<u8> {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/");
-        std::fs::read(format!("{path}{name}")).unwrap()
-    }
+    use crate::analysis::fixture;
 
     #[test]
     fn the_place_goes_and_nothing_else() {

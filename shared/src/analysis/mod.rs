@@ -37,3 +37,10 @@ pub use palette::{PALETTE_SIZE, palette_png};
 pub use phash::{NEAR_DUPLICATE_BITS, hamming, hash_bands, perceptual_hash};
 pub use resize::{Filter, resize, scale_long_side};
 pub use thumbnail::{THUMBNAIL_SIZES, encode_thumbnail, thumbnail};
+
+/// A file of the repository's test fixtures (`tests/fixtures/<name>`).
+#[cfg(test)]
+pub(crate) fn fixture(name: &str) -> Vec<u8> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/");
+    std::fs::read(format!("{path}{name}")).unwrap()
+}

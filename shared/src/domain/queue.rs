@@ -8,7 +8,7 @@
 
 use super::ports::Ports;
 use super::{Confidence, Status};
-use super::{Error, ImageData, select_objects, select_tags};
+use super::{Error, ImageData};
 use crate::auth::unix_now;
 use crate::store::StoreError;
 use crate::tagger::TaggerError;
@@ -103,24 +103,10 @@ async fn tag_job(ports: &Ports<'_>, job: &TagJob) -> Result<JobOutcome, Error> {
     }
     let tagged = ports.tagger.tag_decoded(&image, small).await;
     match tagged {
-        Ok(tagging) => {
-            let tags = select_tags(tagging.tags, min);
-            match ports
-                .db
-                .set_tags(
-                    job.picture_id,
-                    &tags,
-                    Status::Tagged,
-                    None,
-                    tagging.faces,
-                    Some(&select_objects(tagging.objects, min)),
-                )
-                .await?
-            {
-                true => Ok(JobOutcome::Tagged),
-                false => Ok(JobOutcome::Gone),
-            }
-        }
+        Ok(tagging) => match super::retag::record(ports.db, job.picture_id, tagging, min).await? {
+            true => Ok(JobOutcome::Tagged),
+            false => Ok(JobOutcome::Gone),
+        },
         Err(TaggerError::BadImage(why)) => Ok(JobOutcome::Failed(why)),
         Err(e) => Ok(JobOutcome::Retry(e.to_string())),
     }

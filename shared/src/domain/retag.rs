@@ -4,9 +4,10 @@
 //! person's tags stay.
 
 use super::caller::Caller;
-use super::ports::Ports;
+use super::ports::{DbError, Pictures, Ports};
 use super::{Confidence, Picture, PictureId, Status};
 use super::{Error, ImageData, select_objects, select_tags};
+use crate::tagger::Tagging;
 
 /// Re-tags one picture from its stored file (its owner or an admin).
 pub async fn retag(
@@ -21,19 +22,7 @@ pub async fn retag(
     let (_, small) =
         super::analysis::examine(ports.decodes, &image, picture.facts.hash.clone()).await?;
     let tagging = ports.tagger.tag_decoded(&image, small).await?;
-    let tags = select_tags(tagging.tags, min);
-    if !ports
-        .db
-        .set_tags(
-            picture.id,
-            &tags,
-            Status::Tagged,
-            None,
-            tagging.faces,
-            Some(&select_objects(tagging.objects, min)),
-        )
-        .await?
-    {
+    if !record(ports.db, picture.id, tagging, min).await? {
         return Err(Error::no_picture(picture.id));
     }
     ports
@@ -41,6 +30,28 @@ pub async fn retag(
         .picture(picture.id)
         .await?
         .ok_or_else(|| Error::no_picture(picture.id))
+}
+
+/// Records what the tagger said of picture `id`: its tags and objects at or
+/// above `min` replace the model's old ones, and it is `tagged`. `false`
+/// when the picture is gone.
+pub(super) async fn record(
+    db: &dyn Pictures,
+    id: i64,
+    tagging: Tagging,
+    min: Confidence,
+) -> Result<bool, DbError> {
+    let tags = select_tags(tagging.tags, min);
+    let objects = select_objects(tagging.objects, min);
+    db.set_tags(
+        id,
+        &tags,
+        Status::Tagged,
+        None,
+        tagging.faces,
+        Some(&objects),
+    )
+    .await
 }
 
 const TASK: &str = "retag";

@@ -110,14 +110,9 @@ pub async fn create_upload_urls(
     Ok(Json(slots_json(&slots)).into_response())
 }
 
-/// `GET /images/upload_urls?image_count=N` (seed 004's spelling).
-pub async fn get_upload_urls(
-    State(app): State<Arc<App>>,
-    caller: Caller,
-    RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
-    let params = Params::parse(query.as_deref(), &["image_count"])?;
-    let count = params
+/// `?image_count=N`, required (seed 004's query, on both its surfaces).
+pub fn image_count(query: Option<&str>) -> Result<i64, ApiError> {
+    Params::parse(query, &["image_count"])?
         .map("image_count", |s| {
             s.parse::<i64>().map_err(|_| {
                 crate::Error::invalid(
@@ -126,7 +121,16 @@ pub async fn get_upload_urls(
                 )
             })
         })?
-        .ok_or_else(|| ApiError::invalid("invalid_count", "image_count is required"))?;
+        .ok_or_else(|| ApiError::invalid("invalid_count", "image_count is required"))
+}
+
+/// `GET /images/upload_urls?image_count=N` (seed 004's spelling).
+pub async fn get_upload_urls(
+    State(app): State<Arc<App>>,
+    caller: Caller,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let count = image_count(query.as_deref())?;
     let slots = uploads::create_slots(&app.ports(), &caller, count).await?;
     Ok(Json(slots_json(&slots)).into_response())
 }

@@ -96,14 +96,18 @@ pub async fn delete_me(
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
     Params::parse(query.as_deref(), &[])?;
-    // Runs to completion even if the client goes away.
-    let task_app = app.clone();
-    tokio::spawn(
-        async move { accounts::delete_me(&*task_app.db, &*task_app.store, &caller).await },
-    )
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    close_account(&app, caller).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// Closes the caller's account on a task of its own, so it runs to
+/// completion even if the client goes away.
+pub async fn close_account(app: &Arc<App>, caller: crate::domain::Caller) -> Result<(), ApiError> {
+    let app = app.clone();
+    tokio::spawn(async move { accounts::delete_me(&*app.db, &*app.store, &caller).await })
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??;
+    Ok(())
 }
 
 /// `POST /users/me/keys {"name"}` → `201 {id, name, key, created}`.

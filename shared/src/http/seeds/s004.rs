@@ -100,12 +100,7 @@ pub async fn create_user(State(app): State<Arc<App>>, caller: Result<AnyCaller, 
 pub async fn delete_user(State(app): State<Arc<App>>, caller: Result<Caller, ApiError>) -> V1 {
     V1(async {
         let caller = credentialed(caller)?;
-        let task_app = app.clone();
-        tokio::spawn(
-            async move { accounts::delete_me(&*task_app.db, &*task_app.store, &caller).await },
-        )
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??;
+        crate::http::users::close_account(&app, caller).await?;
         Ok(StatusCode::NO_CONTENT.into_response())
     }
     .await)
@@ -119,17 +114,7 @@ pub async fn upload_urls(
 ) -> V1 {
     V1(async {
         let caller = credentialed(caller)?;
-        let params = Params::parse(query.as_deref(), &["image_count"])?;
-        let count = params
-            .map("image_count", |s| {
-                s.parse::<i64>().map_err(|_| {
-                    Error::invalid(
-                        "invalid_count",
-                        format!("image_count must be a number, not {s:?}"),
-                    )
-                })
-            })?
-            .ok_or_else(|| ApiError::invalid("invalid_count", "image_count is required"))?;
+        let count = crate::http::uploads::image_count(query.as_deref())?;
         let slots = uploads::create_slots(&app.ports(), &caller, count).await?;
         Ok(Json(slots_json(&slots)).into_response())
     }
