@@ -15,14 +15,11 @@ const ADMIN: &str = "admin-key-for-tests";
 const JWT_SECRET: &str = "jwt-secret-for-tests";
 
 fn options(auth: &str) -> Options {
-    Options {
-        vars: vec![
-            ("AUTH".into(), auth.into()),
-            ("API_KEYS".into(), ADMIN.into()),
-            ("JWT_SECRET".into(), JWT_SECRET.into()),
-        ],
-        ..Options::default()
-    }
+    Options::with_vars(&[
+        ("AUTH", auth),
+        ("API_KEYS", ADMIN),
+        ("JWT_SECRET", JWT_SECRET),
+    ])
 }
 
 fn token(claims: Value, secret: &str) -> String {
@@ -107,14 +104,6 @@ async fn upload(t: &TestApp, cred: &Cred, bytes: &[u8], query: &str) -> Value {
         Cred::Bearer(b) => r.header("authorization", format!("Bearer {b}")),
     };
     json_of(r.send().await.unwrap(), 201).await
-}
-
-fn ids(list: &Value) -> Vec<i64> {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["id"].as_i64().unwrap())
-        .collect()
 }
 
 /// The `n_images` of `tag` in GET /tags, as `cred` sees it (0 when absent).

@@ -10,16 +10,6 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use md5::{Digest, Md5};
 use serde_json::{Value, json};
 
-pub(super) fn options(vars: &[(&str, &str)]) -> Options {
-    Options {
-        vars: vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        ..Options::default()
-    }
-}
-
 /// A token of the outside auth service (seed 004's claims).
 pub(super) fn token(user_id: &str) -> String {
     let claims = json!({
@@ -79,7 +69,7 @@ pub(super) fn upload(bytes: &[u8]) -> Value {
 pub(super) async fn open_app() -> TestApp {
     TestApp::start_with(
         Backend::Sqlite,
-        options(&[
+        Options::with_vars(&[
             ("AUTH", "open"),
             ("API_KEYS", ADMIN),
             ("JWT_SECRET", JWT_SECRET),

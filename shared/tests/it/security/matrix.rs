@@ -72,7 +72,8 @@ async fn send(t: &TestApp, method: &str, probe: &Probe, cred: &Cred) -> (u16, Ve
     (status, response.bytes().await.unwrap().to_vec())
 }
 
-/// A's private picture and its rows are still there, as A sees them.
+/// A's and T's private pictures and accounts are still there, as each
+/// sees them.
 async fn a_intact(t: &TestApp, w: &World) {
     let a = Cred::Key(w.a_key.clone());
     let got = call(
@@ -113,16 +114,13 @@ async fn matrix(backend: Backend, auth: &str) {
     let required = auth == "required";
     let t = TestApp::start_with(
         backend,
-        Options {
-            vars: vec![
-                ("AUTH".into(), auth.into()),
-                ("API_KEYS".into(), ADMIN.into()),
-                ("JWT_SECRET".into(), JWT_SECRET.into()),
-                ("JWT_ISSUER".into(), ISSUER.into()),
-                ("JWT_AUDIENCE".into(), AUDIENCE.into()),
-            ],
-            ..Options::default()
-        },
+        Options::with_vars(&[
+            ("AUTH", auth),
+            ("API_KEYS", ADMIN),
+            ("JWT_SECRET", JWT_SECRET),
+            ("JWT_ISSUER", ISSUER),
+            ("JWT_AUDIENCE", AUDIENCE),
+        ]),
     )
     .await;
     let w = world(&t).await;

@@ -465,19 +465,12 @@ fn exif_of(bytes: &[u8]) -> pictures::analysis::ExifInfo {
 
 async fn open_app(backend: Backend, vars: &[(&str, &str)]) -> TestApp {
     let mut all = vec![
-        ("AUTH".to_string(), "open".to_string()),
-        ("API_KEYS".to_string(), ADMIN.to_string()),
-        ("JWT_SECRET".to_string(), JWT_SECRET.to_string()),
+        ("AUTH", "open"),
+        ("API_KEYS", ADMIN),
+        ("JWT_SECRET", JWT_SECRET),
     ];
-    all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    TestApp::start_with(
-        backend,
-        Options {
-            vars: all,
-            ..Options::default()
-        },
-    )
-    .await
+    all.extend_from_slice(vars);
+    TestApp::start_with(backend, Options::with_vars(&all)).await
 }
 
 async fn key_user(t: &TestApp, email: &str) -> (String, Cred) {
