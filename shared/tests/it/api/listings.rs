@@ -72,17 +72,12 @@ both_backends! {
     // answer, page after page: the range's first id comes from whole days in
     // `picture_days` and partial edge days from the index.
     async fn date_pages_match_brute_force(backend) {
-        use rand::{Rng, SeedableRng};
+        use rand::SeedableRng;
         let t = TestApp::start(backend).await;
         let mut rng = rand::rngs::StdRng::seed_from_u64(11);
         let mut all: Vec<(i64, String)> = Vec::new();
         for _ in 0..80 {
-            let date = format!(
-                "2024-03-{:02} {:02}:{:02}:00",
-                rng.random_range(1..=9),
-                rng.random_range(0..24),
-                rng.random_range(0..60)
-            );
+            let date = early_march(&mut rng);
             let id = seed(&t, &date, &[("cat", 90.0)]).await;
             all.push((id, date));
         }
@@ -95,8 +90,7 @@ both_backends! {
             ("2024-03-01", "2024-03-31"),
         ];
         for (min, max) in ranges {
-            let lo = if min.len() == 10 { format!("{min} 00:00:00") } else { min.to_string() };
-            let hi = if max.len() == 10 { format!("{max} 23:59:59") } else { max.to_string() };
+            let (lo, hi) = (bound(min, true), bound(max, false));
             let mut expected: Vec<i64> = all
                 .iter()
                 .filter(|(_, d)| d.as_str() >= lo.as_str() && d.as_str() <= hi.as_str())
@@ -109,26 +103,19 @@ both_backends! {
                 let page = t
                     .get_json(&format!("/images?min_date={min}&max_date={max}&limit=7&after={after}"))
                     .await;
-                let ids: Vec<i64> = page.as_array().unwrap().iter().map(|p| p["id"].as_i64().unwrap()).collect();
-                if ids.is_empty() {
+                let page = ids(&page);
+                if page.is_empty() {
                     break;
                 }
-                after = *ids.last().unwrap();
-                got.extend(ids);
+                after = *page.last().unwrap();
+                got.extend(page);
             }
             assert_eq!(got, expected, "{min} .. {max}");
             // Newest first, by the Link alone: the same pictures, the other way round.
             let newest = follow(&t, &format!("/images?min_date={min}&max_date={max}&limit=7&order=newest")).await;
             assert_eq!(newest.0, expected.iter().rev().copied().collect::<Vec<_>>(), "{min} .. {max}, newest first");
             // Open-ended: from `min` on.
-            let open: Vec<i64> = t
-                .get_json(&format!("/images?min_date={min}&limit=1000"))
-                .await
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|p| p["id"].as_i64().unwrap())
-                .collect();
+            let open = ids(&t.get_json(&format!("/images?min_date={min}&limit=1000")).await);
             let mut expected: Vec<i64> = all.iter().filter(|(_, d)| d.as_str() >= lo.as_str()).map(|(id, _)| *id).collect();
             expected.sort();
             assert_eq!(open, expected, "{min} ..");

@@ -17,14 +17,6 @@ fn tag_names(picture: &Value) -> Vec<&str> {
         .collect()
 }
 
-fn ids(list: &Value) -> Vec<i64> {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["id"].as_i64().unwrap())
-        .collect()
-}
-
 /// Every page of a listing, by its `Link` headers from `first`: the ids in
 /// order, and the links followed.
 async fn follow(t: &TestApp, first: &str) -> (Vec<i64>, Vec<String>) {
@@ -66,6 +58,26 @@ async fn seed(t: &TestApp, date: &str, tags: &[(&str, f64)]) -> i64 {
     {
         Inserted::New(id) => id,
         other => panic!("{other:?}"),
+    }
+}
+
+/// A random minute of 1 to 9 March 2024, as the database stores dates.
+fn early_march(rng: &mut impl rand::Rng) -> String {
+    format!(
+        "2024-03-{:02} {:02}:{:02}:00",
+        rng.random_range(1..=9),
+        rng.random_range(0..24),
+        rng.random_range(0..60)
+    )
+}
+
+/// A range's bound as the service reads it: a bare date is its day's first
+/// second (`start`) or last.
+fn bound(date: &str, start: bool) -> String {
+    match (date.len() == 10, start) {
+        (true, true) => format!("{date} 00:00:00"),
+        (true, false) => format!("{date} 23:59:59"),
+        (false, _) => date.to_string(),
     }
 }
 

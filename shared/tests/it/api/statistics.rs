@@ -32,12 +32,7 @@ async fn statistics_match_brute_force(backend: Backend) {
     let names = ["cat", "dog", "car", "sky", "tree", "boat"];
     let mut all: Vec<(String, String, f64)> = Vec::new(); // (date, tag, confidence)
     for _ in 0..60 {
-        let date = format!(
-            "2024-03-{:02} {:02}:{:02}:00",
-            rng.random_range(1..=9),
-            rng.random_range(0..24),
-            rng.random_range(0..60)
-        );
+        let date = early_march(&mut rng);
         let mut tags: Vec<(&str, f64)> = Vec::new();
         for name in names {
             if rng.random_bool(0.5) {
@@ -57,20 +52,8 @@ async fn statistics_match_brute_force(backend: Backend) {
         (Some("2024-03-05 23:00:00"), Some("2024-03-06 01:00:00")),
     ];
     for (min, max) in ranges {
-        let lo = min.map(|m: &str| {
-            if m.len() == 10 {
-                format!("{m} 00:00:00")
-            } else {
-                m.to_string()
-            }
-        });
-        let hi = max.map(|m: &str| {
-            if m.len() == 10 {
-                format!("{m} 23:59:59")
-            } else {
-                m.to_string()
-            }
-        });
+        let lo = min.map(|m| bound(m, true));
+        let hi = max.map(|m| bound(m, false));
         let mut expected: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
         for (date, tag, c) in &all {
             if lo.as_ref().is_none_or(|l| date >= l) && hi.as_ref().is_none_or(|h| date <= h) {
