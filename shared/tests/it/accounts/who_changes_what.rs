@@ -20,33 +20,18 @@ async fn changes(w: Privacy) {
     } = w;
     // Changing and deleting: the owner or an admin; others get the 404 of nothing.
     for (cred, status) in [(&bob, 404), (&Cred::None, if required { 401 } else { 404 })] {
-        let r = send(
-            &t,
-            reqwest::Method::PATCH,
-            &format!("/images/{p}"),
-            cred,
-            Some(json!({"private": false})),
-        )
-        .await;
-        assert_eq!(r.status(), status);
-        let r = send(
-            &t,
-            reqwest::Method::DELETE,
-            &format!("/images/{p}"),
-            cred,
-            None,
-        )
-        .await;
-        assert_eq!(r.status(), status);
-        let r = send(
-            &t,
-            reqwest::Method::POST,
-            &format!("/images/{p}/retag"),
-            cred,
-            None,
-        )
-        .await;
-        assert_eq!(r.status(), status);
+        for (method, path, body) in [
+            (
+                reqwest::Method::PATCH,
+                format!("/images/{p}"),
+                Some(json!({"private": false})),
+            ),
+            (reqwest::Method::DELETE, format!("/images/{p}"), None),
+            (reqwest::Method::POST, format!("/images/{p}/retag"), None),
+        ] {
+            let r = send(&t, method.clone(), &path, cred, body).await;
+            assert_eq!(r.status(), status, "{method} {path}");
+        }
         let r = send(
             &t,
             reqwest::Method::DELETE,
@@ -60,6 +45,8 @@ async fn changes(w: Privacy) {
                 json_of(r, 200).await,
                 json!({"deleted": [], "not_found": [p]})
             );
+        } else {
+            assert_eq!(r.status(), status, "DELETE /images");
         }
     }
     // Alice makes it public: Bob sees it, and the statistics follow.
