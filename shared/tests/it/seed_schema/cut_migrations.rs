@@ -20,13 +20,7 @@ async fn cut_at_every_statement(backend: Backend) {
     let mut cuts = 0;
     for n in 1.. {
         let seeded = Seeded::create(backend, dir.path(), &sql).await;
-        let finished = seeded
-            .open()
-            .migrate_faulty(Faults {
-                fail_after_statements: Some(n),
-            })
-            .await
-            .is_ok();
+        let finished = seeded.migrate_cut_after(n).await;
         if !finished {
             cuts += 1;
             // The next start, a new process, finishes the job.
@@ -55,13 +49,7 @@ async fn cut_fresh(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     for n in 1.. {
         let seeded = Seeded::empty(backend, dir.path()).await;
-        let finished = seeded
-            .open()
-            .migrate_faulty(Faults {
-                fail_after_statements: Some(n),
-            })
-            .await
-            .is_ok();
+        let finished = seeded.migrate_cut_after(n).await;
         if !finished {
             seeded.open().migrate().await.unwrap();
         }

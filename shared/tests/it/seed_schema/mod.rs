@@ -209,6 +209,17 @@ impl Seeded {
         }
     }
 
+    /// Migrates it, cut off after `n` statements: whether it finished
+    /// first.
+    async fn migrate_cut_after(&self, n: usize) -> bool {
+        self.open()
+            .migrate_faulty(Faults {
+                fail_after_statements: Some(n),
+            })
+            .await
+            .is_ok()
+    }
+
     /// One text column of a query, on this database.
     async fn strings(&self, sql: &str) -> Vec<String> {
         match self {
