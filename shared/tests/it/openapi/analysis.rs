@@ -1,5 +1,6 @@
 //! Statistics and analysis: the statistics page, a picture's colours and
 //! palette, near-duplicates, and the colours of an upload.
+
 use super::client::{Api, Covers};
 use super::fixtures::*;
 use crate::common::*;

@@ -1,5 +1,6 @@
 //! What fails outside the request: a tagger that fails (502, nothing
 //! stored) and an image folder gone (503), as documented.
+
 use super::ADMIN;
 use super::client::{Api, Covers};
 use super::fixtures::*;
@@ -21,6 +22,7 @@ async fn a_failing_tagger_is_502() {
     let api = Api::new(&t);
     let World { one, .. } = world(&api).await;
     let retag = format!("{one}/retag");
+    let stored = (t.row_counts().await, t.files().len());
     t.cloud.fail_imagga(wiremock::ResponseTemplate::new(500));
     api.req("post", "/images", "/images")
         .json(upload(&distinct_png(11)))
@@ -36,6 +38,11 @@ async fn a_failing_tagger_is_502() {
         .expect(502)
         .await;
     t.cloud.clear_imagga_failure();
+    assert_eq!(
+        (t.row_counts().await, t.files().len()),
+        stored,
+        "nothing stored"
+    );
     api.covered(&TAGGER);
 }
 

@@ -1,5 +1,6 @@
 //! A picture's file and thumbnails: entity tags and 304, signed view URLs
 //! (tampered with, expired), sizes.
+
 use super::client::{Api, Covers};
 use super::fixtures::*;
 

@@ -1,6 +1,7 @@
 //! The doors of the seed services kept for their clients: seed 002's
 //! files by content hash and statistics, seed 003's colour services with
 //! form fields.
+
 use super::ADMIN;
 use super::client::{Api, Covers};
 use super::fixtures::*;

@@ -1,6 +1,7 @@
 //! Seed 004's routes (`/api/v1/...`), with the outside auth service's
 //! tokens: upload URLs, registering and deleting pictures, the private
 //! summary, and users. Its errors always carry `detail`.
+
 use super::ADMIN;
 use super::client::{Api, Covers};
 use super::fixtures::*;

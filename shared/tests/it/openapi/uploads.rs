@@ -1,6 +1,7 @@
 //! Uploads of another kind: links that take files without credentials
 //! (and the seed's door to them), presigned upload URLs, their PUT, and
 //! the batch registration of what was put.
+
 use super::client::{Api, Covers};
 use super::fixtures::*;
 use crate::common::*;

@@ -1,6 +1,7 @@
 //! Users and their keys: sign-up under `AUTH=open`, by an admin and with
 //! a token; the caller's account; making, listing and deleting keys;
 //! deleting the account.
+
 use super::ADMIN;
 use super::client::{Api, Covers};
 use super::fixtures::*;

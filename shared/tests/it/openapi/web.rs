@@ -1,6 +1,7 @@
 //! The gallery and its assets (entity tags, 304), the description, the
 //! docs page, the health check, and a documented path asked with another
 //! method.
+
 use super::DOCS_ROUTES;
 use super::client::{Api, Covers};
 use super::fixtures::*;
