@@ -46,6 +46,19 @@ impl Default for Options {
     }
 }
 
+impl Options {
+    /// The defaults, with these variables set (or replaced).
+    pub fn with_vars(vars: &[(&str, &str)]) -> Self {
+        Options {
+            vars: vars
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            ..Options::default()
+        }
+    }
+}
+
 /// A new, empty database on the test server, named for this test.
 pub async fn create_mysql_database() -> (String, String) {
     use sqlx::Connection;

@@ -72,6 +72,15 @@ pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// The ids of a listing's pictures, in its order.
+pub fn ids(list: &serde_json::Value) -> Vec<i64> {
+    list.as_array()
+        .expect("a listing is an array")
+        .iter()
+        .map(|p| p["id"].as_i64().expect("a picture has an id"))
+        .collect()
+}
+
 pub fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }

@@ -58,14 +58,6 @@ async fn get_as(t: &TestApp, key: Option<&str>, path: &str) -> Value {
     body
 }
 
-fn ids(list: &Value) -> Vec<i64> {
-    list.as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["id"].as_i64().unwrap())
-        .collect()
-}
-
 both_backends! {
     async fn exif_is_read_at_upload_and_gps_is_the_owners(backend) {
         let t = TestApp::start(backend).await;

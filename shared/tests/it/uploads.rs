@@ -16,16 +16,6 @@ fn md5_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-fn with(vars: &[(&str, &str)]) -> Options {
-    Options {
-        vars: vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-        ..Options::default()
-    }
-}
-
 async fn new_user(t: &TestApp) -> String {
     let r = t
         .client
@@ -103,7 +93,7 @@ both_backends! {
     }
 
     async fn a_form_of_good_and_bad_files(backend) {
-        let t = TestApp::start_with(backend, with(&[("MAX_FILE_BYTES", "300000")])).await;
+        let t = TestApp::start_with(backend, Options::with_vars(&[("MAX_FILE_BYTES", "300000")])).await;
         let truncated = fixture("rocket.jpg")[..2000].to_vec();
         let body = form()
             .part("image_files", part("cat.png", fixture("chelsea.png")))
@@ -172,7 +162,7 @@ both_backends! {
     }
 
     async fn asynchronous_tagging(backend) {
-        let t = TestApp::start_with(backend, with(&[("TAG_RETRY_SECS", "1"), ("TAG_MAX_ATTEMPTS", "2")])).await;
+        let t = TestApp::start_with(backend, Options::with_vars(&[("TAG_RETRY_SECS", "1"), ("TAG_MAX_ATTEMPTS", "2")])).await;
         let mut ids = Vec::new();
         for name in ["rocket.jpg", "chelsea.png", "coffee.png"] {
             let r = t.post_image(&fixture(name), "?async=true").await;

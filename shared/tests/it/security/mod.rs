@@ -96,6 +96,24 @@ async fn json_of(r: reqwest::Response, status: u16) -> Value {
     body
 }
 
+/// `method path` as `cred`, with a JSON body or none: the answer's JSON,
+/// its status asserted.
+async fn call(
+    t: &TestApp,
+    method: &str,
+    path: &str,
+    cred: &Cred,
+    body: Option<Value>,
+    status: u16,
+) -> Value {
+    let r = request(t, method, path, cred);
+    let r = match body {
+        Some(body) => r.json(&body),
+        None => r,
+    };
+    json_of(r.send().await.unwrap(), status).await
+}
+
 fn form_with(name: &str, field: &str, bytes: Vec<u8>) -> reqwest::multipart::Form {
     reqwest::multipart::Form::new().part(
         field.to_string(),
@@ -129,12 +147,12 @@ struct World {
 
 async fn world(t: &TestApp) -> World {
     let admin = Cred::Key(ADMIN.into());
-    let made = json_of(
-        request(t, "POST", "/users", &admin)
-            .json(&json!({"email": "a@example.org"}))
-            .send()
-            .await
-            .unwrap(),
+    let made = call(
+        t,
+        "POST",
+        "/users",
+        &admin,
+        Some(json!({"email": "a@example.org"})),
         201,
     )
     .await;
@@ -142,45 +160,46 @@ async fn world(t: &TestApp) -> World {
         made["id"].as_str().unwrap().to_string(),
         made["api_key"].as_str().unwrap().to_string(),
     );
-    let b = json_of(
-        request(t, "POST", "/users", &admin)
-            .json(&json!({"email": "b@example.org"}))
-            .send()
-            .await
-            .unwrap(),
+    let b = call(
+        t,
+        "POST",
+        "/users",
+        &admin,
+        Some(json!({"email": "b@example.org"})),
         201,
     )
     .await;
     let b_key = b["api_key"].as_str().unwrap().to_string();
     let t_token = token_for("alice");
-    json_of(
-        request(t, "POST", "/users", &Cred::Bearer(t_token.clone()))
-            .send()
-            .await
-            .unwrap(),
+    call(
+        t,
+        "POST",
+        "/users",
+        &Cred::Bearer(t_token.clone()),
+        None,
         201,
     )
     .await;
     let a = Cred::Key(a_key.clone());
     let upload = |cred: Cred, bytes: Vec<u8>, query: &'static str| async move {
-        json_of(
-            request(t, "POST", &format!("/images{query}"), &cred)
-                .json(&json!({"data": b64(&bytes)}))
-                .send()
-                .await
-                .unwrap(),
+        call(
+            t,
+            "POST",
+            &format!("/images{query}"),
+            &cred,
+            Some(json!({"data": b64(&bytes)})),
             201,
         )
         .await
     };
     let pa = upload(a.clone(), exif_fixture("canon.jpg"), "?private=true").await;
     let pa_id = pa["id"].as_i64().unwrap();
-    json_of(
-        request(t, "PATCH", &format!("/images/{pa_id}"), &a)
-            .json(&json!({"name": A_NAME, "add_tags": [A_TAG]}))
-            .send()
-            .await
-            .unwrap(),
+    call(
+        t,
+        "PATCH",
+        &format!("/images/{pa_id}"),
+        &a,
+        Some(json!({"name": A_NAME, "add_tags": [A_TAG]})),
         200,
     )
     .await;
@@ -188,40 +207,40 @@ async fn world(t: &TestApp) -> World {
     let pt = upload(tc.clone(), distinct_png(777), "?private=true").await["id"]
         .as_i64()
         .unwrap();
-    json_of(
-        request(t, "PATCH", &format!("/images/{pt}"), &tc)
-            .json(&json!({"name": T_NAME, "add_tags": [T_TAG]}))
-            .send()
-            .await
-            .unwrap(),
+    call(
+        t,
+        "PATCH",
+        &format!("/images/{pt}"),
+        &tc,
+        Some(json!({"name": T_NAME, "add_tags": [T_TAG]})),
         200,
     )
     .await;
-    let link = json_of(
-        request(t, "POST", "/upload-links", &a)
-            .json(&json!({"expiry": 3600}))
-            .send()
-            .await
-            .unwrap(),
+    let link = call(
+        t,
+        "POST",
+        "/upload-links",
+        &a,
+        Some(json!({"expiry": 3600})),
         201,
     )
     .await;
-    let slots = json_of(
-        request(t, "POST", "/upload-urls", &a)
-            .json(&json!({"count": 1}))
-            .send()
-            .await
-            .unwrap(),
+    let slots = call(
+        t,
+        "POST",
+        "/upload-urls",
+        &a,
+        Some(json!({"count": 1})),
         200,
     )
     .await;
     let slot = &slots["image_upload_urls"][0];
-    let key = json_of(
-        request(t, "POST", "/users/me/keys", &a)
-            .json(&json!({"name": "spare"}))
-            .send()
-            .await
-            .unwrap(),
+    let key = call(
+        t,
+        "POST",
+        "/users/me/keys",
+        &a,
+        Some(json!({"name": "spare"})),
         201,
     )
     .await;
@@ -265,12 +284,12 @@ impl World {
 async fn callers(t: &TestApp, w: &World) -> Vec<Caller> {
     // A key made and revoked.
     let a = Cred::Key(w.a_key.clone());
-    let spare = json_of(
-        request(t, "POST", "/users/me/keys", &a)
-            .json(&json!({"name": "revoked"}))
-            .send()
-            .await
-            .unwrap(),
+    let spare = call(
+        t,
+        "POST",
+        "/users/me/keys",
+        &a,
+        Some(json!({"name": "revoked"})),
         201,
     )
     .await;
@@ -446,28 +465,21 @@ fn exif_of(bytes: &[u8]) -> pictures::analysis::ExifInfo {
 
 async fn open_app(backend: Backend, vars: &[(&str, &str)]) -> TestApp {
     let mut all = vec![
-        ("AUTH".to_string(), "open".to_string()),
-        ("API_KEYS".to_string(), ADMIN.to_string()),
-        ("JWT_SECRET".to_string(), JWT_SECRET.to_string()),
+        ("AUTH", "open"),
+        ("API_KEYS", ADMIN),
+        ("JWT_SECRET", JWT_SECRET),
     ];
-    all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    TestApp::start_with(
-        backend,
-        Options {
-            vars: all,
-            ..Options::default()
-        },
-    )
-    .await
+    all.extend_from_slice(vars);
+    TestApp::start_with(backend, Options::with_vars(&all)).await
 }
 
 async fn key_user(t: &TestApp, email: &str) -> (String, Cred) {
-    let made = json_of(
-        request(t, "POST", "/users", &Cred::Key(ADMIN.into()))
-            .json(&json!({"email": email}))
-            .send()
-            .await
-            .unwrap(),
+    let made = call(
+        t,
+        "POST",
+        "/users",
+        &Cred::Key(ADMIN.into()),
+        Some(json!({"email": email})),
         201,
     )
     .await;
@@ -479,3 +491,4 @@ async fn key_user(t: &TestApp, email: &str) -> (String, Cred) {
 
 mod doors;
 mod matrix;
+mod probes;
