@@ -66,7 +66,9 @@ async fn seed_database_becomes_a_pictures_database(backend: Backend) {
     };
     let before = t.get_json("/images?tags=dog,lake&limit=1000").await;
     assert_eq!(listed(&before), want);
-    let report = pictures::domain::backfill(&*t.app.db, &*t.app.store).await.unwrap();
+    let report = pictures::domain::backfill(&*t.app.db, &*t.app.store)
+        .await
+        .unwrap();
     assert_eq!((report.completed, report.missing_files), (300, 3));
     let after = t.get_json("/images?tags=dog,lake&limit=1000").await;
     assert_eq!(after, before, "the backfilled rows list exactly as before");
@@ -83,7 +85,9 @@ async fn seed_database_becomes_a_pictures_database(backend: Backend) {
         lost.len() as i64
     );
     // A second pass has nothing left to do.
-    let again = pictures::domain::backfill(&*t.app.db, &*t.app.store).await.unwrap();
+    let again = pictures::domain::backfill(&*t.app.db, &*t.app.store)
+        .await
+        .unwrap();
     assert_eq!(again.completed, 0);
 
     // Every picture: its own bytes, its size, all its tags.
