@@ -17,7 +17,7 @@ use crate::App;
 
 /// Every route, canonical first, then the seeds' (Part 3 of the contract).
 /// `template.yaml`, the cargo-lambda router in `Cargo.toml` and
-/// `openapi.yaml` are checked against it (tests/it/routes.rs, openapi.rs).
+/// `openapi.yaml` are checked against it (tests/it/routes.rs, tests/it/openapi/).
 pub static ROUTES: LazyLock<Vec<Route>> = LazyLock::new(|| {
     use super::{analysis, pictures, seeds, uploads, users, web};
     [
