@@ -29,56 +29,99 @@
 //! MySQL 8 name them differently).
 //!
 //! On SQLite each step also runs in one transaction; on MySQL one process
-//! at a time migrates, under a named lock.
+//! at a time migrates, under a named lock. One runner serves both: the
+//! dialect supplies the catalog queries (`Dialect::check`) and what
+//! surrounds a migration.
 
-use async_trait::async_trait;
-use sqlx::{AssertSqlSafe, Row};
 use std::collections::HashSet;
 
+use sqlx::{AssertSqlSafe, ColumnIndex, Decode, FromRow, Row, Type};
+
 use super::DbError;
+use super::dialect::{Check, Dialect};
+use super::sql::{Executes, Raw, Sql};
 
-/// One step: its name (the file's stem) and its SQL.
-pub(crate) type Step = (&'static str, &'static str);
-
-macro_rules! steps {
-    ($dialect:literal: $($name:literal),* $(,)?) => {
-        &[$(($name, include_str!(concat!("../../../migrations/", $dialect, "/", $name, ".sql")))),*]
-    };
+/// One step: its name (the files' stem) and its SQL in each dialect.
+#[derive(Debug, Clone, Copy)]
+pub struct Step {
+    pub name: &'static str,
+    pub mysql: &'static str,
+    pub sqlite: &'static str,
 }
 
-pub(crate) const MYSQL_STEPS: &[Step] = steps!("mysql":
-    "0001_tables",
-    "0002_seed_columns",
-    "0003_size_and_indexes",
-    "0004_listing_and_statistics",
-    "0005_picture_days",
-    "0006_tasks",
-    "0007_accounts",
-    "0008_scoped_statistics",
-    "0009_picture_facts",
-    "0010_queue_and_uploads",
-    "0011_upload_dedup",
-    "0012_bytewise_ids",
-    "0013_closed_accounts",
-    "0014_objects",
-);
-
-pub(crate) const SQLITE_STEPS: &[Step] = steps!("sqlite":
-    "0001_tables",
-    "0002_seed_columns",
-    "0003_size_and_indexes",
-    "0004_listing_and_statistics",
-    "0005_picture_days",
-    "0006_tasks",
-    "0007_accounts",
-    "0008_scoped_statistics",
-    "0009_picture_facts",
-    "0010_queue_and_uploads",
-    "0011_upload_dedup",
-    "0012_bytewise_ids",
-    "0013_closed_accounts",
-    "0014_objects",
-);
+/// `migrations/<dialect>/<name>.sql`, in order.
+pub const STEPS: &[Step] = &[
+    Step {
+        name: "0001_tables",
+        mysql: include_str!("../../../migrations/mysql/0001_tables.sql"),
+        sqlite: include_str!("../../../migrations/sqlite/0001_tables.sql"),
+    },
+    Step {
+        name: "0002_seed_columns",
+        mysql: include_str!("../../../migrations/mysql/0002_seed_columns.sql"),
+        sqlite: include_str!("../../../migrations/sqlite/0002_seed_columns.sql"),
+    },
+    Step {
+        name: "0003_size_and_indexes",
+        mysql: include_str!("../../../migrations/mysql/0003_size_and_indexes.sql"),
+        sqlite: include_str!("../../../migrations/sqlite/0003_size_and_indexes.sql"),
+    },
+    Step {
+        name: "0004_listing_and_statistics",
+        mysql: include_str!("../../../migrations/mysql/0004_listing_and_statistics.sql"),
+        sqlite: include_str!("../../../migrations/sqlite/0004_listing_and_statistics.sql"),
+    },
+    Step {
+        name: "0005_picture_days",
+        mysql: include_str!("../../../migrations/mysql/0005_picture_days.sql"),
+        sqlite: include_str!("../../../migrations/sqlite/0005_picture_days.sql"),
+    },
+    Step {
+        name: "0006_tasks",
+        mysql: include_str!("../../../migrations/mysql/0006_tasks.sql"),
+        sqlite: include_str!("../../../migrations/sqlite/0006_tasks.sql"),
+    },
+    Step {
+        name: "0007_accounts",
+        mysql: include_str!("../../../migrations/mysql/0007_accounts.sql"),
+        sqlite: include_str!("../../../migrations/sqlite/0007_accounts.sql"),
+    },
+    Step {
+        name: "0008_scoped_statistics",
+        mysql: include_str!("../../../migrations/mysql/0008_scoped_statistics.sql"),
+        sqlite: include_str!("../../../migrations/sqlite/0008_scoped_statistics.sql"),
+    },
+    Step {
+        name: "0009_picture_facts",
+        mysql: include_str!("../../../migrations/mysql/0009_picture_facts.sql"),
+        sqlite: include_str!("../../../migrations/sqlite/0009_picture_facts.sql"),
+    },
+    Step {
+        name: "0010_queue_and_uploads",
+        mysql: include_str!("../../../migrations/mysql/0010_queue_and_uploads.sql"),
+        sqlite: include_str!("../../../migrations/sqlite/0010_queue_and_uploads.sql"),
+    },
+    Step {
+        name: "0011_upload_dedup",
+        mysql: include_str!("../../../migrations/mysql/0011_upload_dedup.sql"),
+        sqlite: include_str!("../../../migrations/sqlite/0011_upload_dedup.sql"),
+    },
+    Step {
+        name: "0012_bytewise_ids",
+        mysql: include_str!("../../../migrations/mysql/0012_bytewise_ids.sql"),
+        sqlite: include_str!("../../../migrations/sqlite/0012_bytewise_ids.sql"),
+    },
+    Step {
+        name: "0013_closed_accounts",
+        mysql: include_str!("../../../migrations/mysql/0013_closed_accounts.sql"),
+        sqlite: include_str!("../../../migrations/sqlite/0013_closed_accounts.sql"),
+    },
+    Step {
+        name: "0014_objects",
+        mysql: include_str!("../../../migrations/mysql/0014_objects.sql"),
+        sqlite: include_str!("../../../migrations/sqlite/0014_objects.sql"),
+    },
+];
 
 /// Where a crash test stops a migration: after this many statements have
 /// been executed (counting the records of finished steps).
@@ -136,33 +179,51 @@ fn parse(sql: &str) -> Vec<Item> {
     items
 }
 
-/// What the runner needs of a connection, per dialect.
-#[async_trait]
-trait Catalog: Send {
-    async fn execute(&mut self, sql: &str) -> Result<(), sqlx::Error>;
-    /// Each row's columns as text (NULL as "NULL").
-    async fn rows(&mut self, sql: &str) -> Result<Vec<Vec<String>>, sqlx::Error>;
-    async fn holds(&mut self, condition: &str) -> Result<bool, sqlx::Error>;
-    async fn restrict_fks(&mut self, table: &str, column: &str)
-    -> Result<Vec<String>, sqlx::Error>;
-    /// Every foreign key on the column.
-    async fn fks(&mut self, table: &str, column: &str) -> Result<Vec<String>, sqlx::Error>;
-    /// What `{bytewise}` stands for on this server.
-    async fn bytewise(&mut self) -> Result<&'static str, sqlx::Error>;
-    /// Whether each step runs inside a transaction (DDL is transactional).
-    const TRANSACTIONAL: bool;
+/// Runs SQL as it is (no placeholders, several statements allowed).
+pub(super) async fn execute<DB: Dialect>(
+    conn: &mut DB::Connection,
+    sql: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::raw_sql(AssertSqlSafe(sql.to_string()))
+        .execute(Executes::<DB>::executor(conn))
+        .await
+        .map(|_| ())
 }
 
-struct Runner<'a, C: Catalog> {
-    conn: &'a mut C,
+/// Every column of a row as text ("NULL" for NULL, "?" for what is not
+/// text): the rows of a query the runner does not know the shape of.
+struct Texts(Vec<String>);
+
+impl<'r, R: Row> FromRow<'r, R> for Texts
+where
+    usize: ColumnIndex<R>,
+    Option<String>: Decode<'r, R::Database> + Type<R::Database>,
+{
+    fn from_row(row: &'r R) -> Result<Self, sqlx::Error> {
+        Ok(Texts(
+            (0..row.len())
+                .map(|i| match row.try_get::<Option<String>, _>(i) {
+                    Ok(v) => v.unwrap_or_else(|| "NULL".into()),
+                    Err(_) => "?".into(),
+                })
+                .collect(),
+        ))
+    }
+}
+
+struct Runner<'a, DB: Dialect> {
+    conn: &'a mut DB::Connection,
     executed: usize,
     faults: Faults,
 }
 
-impl<C: Catalog> Runner<'_, C> {
+impl<DB: Dialect> Runner<'_, DB> {
+    fn on(&mut self) -> Raw<'_, DB> {
+        Raw(&mut *self.conn)
+    }
+
     async fn exec(&mut self, sql: &str) -> Result<(), DbError> {
-        self.conn
-            .execute(sql)
+        execute::<DB>(self.conn, sql)
             .await
             .map_err(|e| step_error(sql, e))?;
         self.executed += 1;
@@ -175,10 +236,57 @@ impl<C: Catalog> Runner<'_, C> {
         Ok(())
     }
 
+    /// Each row's columns as text (NULL as "NULL").
+    async fn rows(&mut self, sql: &str) -> Result<Vec<Vec<String>>, sqlx::Error> {
+        let rows: Vec<Texts> = Sql::new(sql.to_string()).fetch_all(self.on()).await?;
+        Ok(rows.into_iter().map(|Texts(r)| r).collect())
+    }
+
+    /// Whether a guard's condition (`column T.C` and the like) holds, as the
+    /// dialect's catalog answers it.
+    async fn holds(&mut self, condition: &str) -> Result<bool, sqlx::Error> {
+        let words: Vec<&str> = condition.split_whitespace().collect();
+        let (kind, target) = (words[0], words.get(1).copied().unwrap_or(""));
+        let (table, name) = target.split_once('.').unwrap_or((target, ""));
+        let query = match DB::check(kind) {
+            Some(Check::Count(query)) => query,
+            Some(Check::Always) => return Ok(true),
+            None => panic!("unknown migration condition {kind:?}"),
+        };
+        let mut sql = Sql::new(query).bind(table);
+        if kind != "table" {
+            sql = sql.bind(name);
+        }
+        if kind == "type" {
+            sql = sql.bind(words[2..].join(" ").to_ascii_lowercase());
+        }
+        let count: i64 = sql.scalar(self.on()).await?;
+        Ok(count > 0)
+    }
+
+    /// Drops the foreign keys on `target` (`T.C`) that the dialect's query
+    /// names (`None`: the dialect has none to drop).
+    async fn drop_fks(&mut self, query: Option<&'static str>, target: &str) -> Result<(), DbError> {
+        let (table, column) = split_target(target);
+        let Some(query) = query else {
+            return Ok(());
+        };
+        let fks: Vec<String> = Sql::new(query)
+            .bind(table)
+            .bind(column)
+            .scalars(self.on())
+            .await?;
+        for fk in fks {
+            self.exec(&format!("ALTER TABLE {table} DROP FOREIGN KEY {fk}"))
+                .await?;
+        }
+        Ok(())
+    }
+
     async fn done_steps(&mut self) -> Result<HashSet<String>, DbError> {
         self.exec("CREATE TABLE IF NOT EXISTS schema_steps (name VARCHAR(64) NOT NULL PRIMARY KEY, applied_at VARCHAR(19) NOT NULL)")
             .await?;
-        let rows = self.conn.rows("SELECT name FROM schema_steps").await?;
+        let rows = self.rows("SELECT name FROM schema_steps").await?;
         Ok(rows.into_iter().filter_map(|mut r| r.pop()).collect())
     }
 
@@ -190,7 +298,7 @@ impl<C: Catalog> Runner<'_, C> {
                 Item::Guard(conditions, negated) => {
                     let mut all = true;
                     for c in &conditions {
-                        if !self.conn.holds(c).await? {
+                        if !self.holds(c).await? {
                             all = false;
                             break;
                         }
@@ -200,33 +308,17 @@ impl<C: Catalog> Runner<'_, C> {
                 Item::End => skipping = false,
                 _ if skipping => {}
                 Item::Require(what) => require = Some(what),
-                Item::DropRestrictFk(target) => {
-                    let (table, column) = split_target(&target);
-                    for fk in self.conn.restrict_fks(table, column).await? {
-                        self.exec(&format!("ALTER TABLE {table} DROP FOREIGN KEY {fk}"))
-                            .await?;
-                    }
-                }
-                Item::DropFk(target) => {
-                    let (table, column) = split_target(&target);
-                    for fk in self.conn.fks(table, column).await? {
-                        self.exec(&format!("ALTER TABLE {table} DROP FOREIGN KEY {fk}"))
-                            .await?;
-                    }
-                }
+                Item::DropRestrictFk(target) => self.drop_fks(DB::RESTRICT_FKS, &target).await?,
+                Item::DropFk(target) => self.drop_fks(DB::FKS, &target).await?,
                 Item::Statement(sql) => match require.take() {
                     Some(what) => {
-                        let rows = self
-                            .conn
-                            .rows(&sql)
-                            .await
-                            .map_err(|e| step_error(&sql, e))?;
+                        let rows = self.rows(&sql).await.map_err(|e| step_error(&sql, e))?;
                         if !rows.is_empty() {
                             return Err(DbError::Refused(refusal(name, &what, &rows)));
                         }
                     }
                     None if sql.contains("{bytewise}") => {
-                        let bytewise = self.conn.bytewise().await?;
+                        let bytewise = DB::bytewise(self.conn).await?;
                         self.exec(&sql.replace("{bytewise}", bytewise)).await?
                     }
                     None => self.exec(&sql).await?,
@@ -240,15 +332,15 @@ impl<C: Catalog> Runner<'_, C> {
         .await
     }
 
-    async fn run(&mut self, steps: &[Step]) -> Result<(), DbError> {
+    async fn run(&mut self) -> Result<(), DbError> {
         let done = self.done_steps().await?;
-        for (name, sql) in steps.iter().filter(|(n, _)| !done.contains(*n)) {
+        for step in STEPS.iter().filter(|s| !done.contains(s.name)) {
+            let (name, sql) = (step.name, DB::step_sql(step));
             let started = std::time::Instant::now();
-            if C::TRANSACTIONAL {
+            if DB::TRANSACTIONAL {
                 self.exec("BEGIN IMMEDIATE").await?;
                 // Another process may have applied it while this one waited.
                 let again = self
-                    .conn
                     .rows(&format!(
                         "SELECT name FROM schema_steps WHERE name = '{name}'"
                     ))
@@ -258,7 +350,7 @@ impl<C: Catalog> Runner<'_, C> {
                     continue;
                 }
                 if let Err(e) = self.run_step(name, sql).await {
-                    let _ = self.conn.execute("ROLLBACK").await;
+                    let _ = execute::<DB>(self.conn, "ROLLBACK").await;
                     return Err(e);
                 }
                 self.exec("COMMIT").await?;
@@ -298,294 +390,25 @@ fn refusal(step: &str, what: &str, rows: &[Vec<String>]) -> String {
     )
 }
 
-/// Brings a MySQL database up to date, one process at a time.
-pub(crate) async fn mysql(conn: &mut sqlx::MySqlConnection, faults: Faults) -> Result<(), DbError> {
-    // Steps already recorded: nothing to lock for (the common start).
-    if let Ok(rows) = conn.rows("SELECT name FROM schema_steps").await
-        && MYSQL_STEPS
-            .iter()
-            .all(|(n, _)| rows.iter().any(|r| r[0] == *n))
-    {
-        return Ok(());
-    }
-    let locked: Option<i64> = sqlx::query_scalar("SELECT GET_LOCK('pictures.migrate', 600)")
-        .fetch_one(&mut *conn)
-        .await?;
-    if locked != Some(1) {
-        return Err(DbError::Migrate(
-            "another process has been migrating for 10 minutes".into(),
-        ));
-    }
-    let result = Runner {
-        conn: &mut *conn,
-        executed: 0,
-        faults,
-    }
-    .run(MYSQL_STEPS)
-    .await;
-    let _ = sqlx::query("SELECT RELEASE_LOCK('pictures.migrate')")
-        .execute(&mut *conn)
-        .await;
-    result
-}
-
-/// Brings a SQLite database up to date. Foreign keys are off while the
-/// migration rebuilds tables (SQLite's way of changing a column), on again
-/// after; `foreign_key_check` then proves nothing was left dangling.
-pub(crate) async fn sqlite(
-    conn: &mut sqlx::SqliteConnection,
+/// Brings the database up to date: nothing to do (and nothing to lock) when
+/// every step is recorded, the common start.
+pub(super) async fn migrate<DB: Dialect>(
+    conn: &mut DB::Connection,
     faults: Faults,
 ) -> Result<(), DbError> {
-    if let Ok(rows) = conn.rows("SELECT name FROM schema_steps").await
-        && SQLITE_STEPS
-            .iter()
-            .all(|(n, _)| rows.iter().any(|r| r[0] == *n))
+    let mut runner = Runner::<DB> {
+        conn,
+        executed: 0,
+        faults,
+    };
+    if let Ok(rows) = runner.rows("SELECT name FROM schema_steps").await
+        && STEPS.iter().all(|s| rows.iter().any(|r| r[0] == s.name))
     {
         return Ok(());
     }
-    conn.execute("PRAGMA foreign_keys = OFF").await?;
-    let result = Runner {
-        conn: &mut *conn,
-        executed: 0,
-        faults,
-    }
-    .run(SQLITE_STEPS)
-    .await;
-    conn.execute("PRAGMA foreign_keys = ON").await?;
-    result?;
-    let dangling: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pragma_foreign_key_check")
-        .fetch_one(&mut *conn)
-        .await?;
-    if dangling > 0 {
-        return Err(DbError::Migrate(format!(
-            "{dangling} rows refer to missing rows after migrating"
-        )));
-    }
-    Ok(())
-}
-
-/// A row's columns as text; the queries that list rows select text.
-fn texts<R: Row>(row: &R) -> Vec<String>
-where
-    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    usize: sqlx::ColumnIndex<R>,
-{
-    (0..row.len())
-        .map(|i| match row.try_get::<Option<String>, _>(i) {
-            Ok(v) => v.unwrap_or_else(|| "NULL".into()),
-            Err(_) => "?".into(),
-        })
-        .collect()
-}
-
-#[async_trait]
-impl Catalog for sqlx::MySqlConnection {
-    const TRANSACTIONAL: bool = false;
-
-    async fn execute(&mut self, sql: &str) -> Result<(), sqlx::Error> {
-        sqlx::raw_sql(AssertSqlSafe(sql.to_string()))
-            .execute(self)
-            .await
-            .map(|_| ())
-    }
-
-    async fn rows(&mut self, sql: &str) -> Result<Vec<Vec<String>>, sqlx::Error> {
-        let rows = sqlx::query(AssertSqlSafe(sql.to_string()))
-            .fetch_all(self)
-            .await?;
-        Ok(rows.iter().map(texts).collect())
-    }
-
-    async fn holds(&mut self, condition: &str) -> Result<bool, sqlx::Error> {
-        let words: Vec<&str> = condition.split_whitespace().collect();
-        let (kind, target) = (words[0], words.get(1).copied().unwrap_or(""));
-        let (table, name) = target.split_once('.').unwrap_or((target, ""));
-        let count: i64 = match kind {
-            "table" => {
-                sqlx::query_scalar("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?")
-                    .bind(table)
-                    .fetch_one(&mut *self)
-                    .await?
-            }
-            "column" => {
-                sqlx::query_scalar("SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? AND column_name = ?")
-                    .bind(table)
-                    .bind(name)
-                    .fetch_one(&mut *self)
-                    .await?
-            }
-            "type" => {
-                let wanted = words[2..].join(" ").to_ascii_lowercase();
-                sqlx::query_scalar("SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? AND column_name = ? AND LOWER(column_type) = ?")
-                    .bind(table)
-                    .bind(name)
-                    .bind(wanted)
-                    .fetch_one(&mut *self)
-                    .await?
-            }
-            "notnull" => {
-                sqlx::query_scalar("SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? AND column_name = ? AND is_nullable = 'NO'")
-                    .bind(table)
-                    .bind(name)
-                    .fetch_one(&mut *self)
-                    .await?
-            }
-            "index" => {
-                sqlx::query_scalar("SELECT COUNT(*) FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name = ? AND index_name = ?")
-                    .bind(table)
-                    .bind(name)
-                    .fetch_one(&mut *self)
-                    .await?
-            }
-            "bytewise" => {
-                sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE() \
-                     AND table_name = ? AND column_name = ? AND (data_type IN ('binary', 'varbinary') \
-                     OR collation_name IN ('utf8mb4_nopad_bin', 'utf8mb4_0900_bin', 'binary'))",
-                )
-                .bind(table)
-                .bind(name)
-                .fetch_one(&mut *self)
-                .await?
-            }
-            "cascade" => {
-                sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM information_schema.referential_constraints r \
-                     JOIN information_schema.key_column_usage k ON k.constraint_schema = r.constraint_schema \
-                       AND k.constraint_name = r.constraint_name AND k.table_name = r.table_name \
-                     WHERE r.constraint_schema = DATABASE() AND r.table_name = ? AND k.column_name = ? \
-                       AND r.delete_rule = 'CASCADE'",
-                )
-                .bind(table)
-                .bind(name)
-                .fetch_one(&mut *self)
-                .await?
-            }
-            other => panic!("unknown migration condition {other:?}"),
-        };
-        Ok(count > 0)
-    }
-
-    async fn restrict_fks(
-        &mut self,
-        table: &str,
-        column: &str,
-    ) -> Result<Vec<String>, sqlx::Error> {
-        sqlx::query_scalar(
-            "SELECT r.constraint_name FROM information_schema.referential_constraints r \
-             JOIN information_schema.key_column_usage k ON k.constraint_schema = r.constraint_schema \
-               AND k.constraint_name = r.constraint_name AND k.table_name = r.table_name \
-             WHERE r.constraint_schema = DATABASE() AND r.table_name = ? AND k.column_name = ? \
-               AND r.delete_rule <> 'CASCADE'",
-        )
-        .bind(table)
-        .bind(column)
-        .fetch_all(self)
-        .await
-    }
-
-    async fn fks(&mut self, table: &str, column: &str) -> Result<Vec<String>, sqlx::Error> {
-        sqlx::query_scalar(
-            "SELECT constraint_name FROM information_schema.key_column_usage \
-             WHERE table_schema = DATABASE() AND table_name = ? AND column_name = ? \
-               AND referenced_table_name IS NOT NULL",
-        )
-        .bind(table)
-        .bind(column)
-        .fetch_all(self)
-        .await
-    }
-
-    async fn bytewise(&mut self) -> Result<&'static str, sqlx::Error> {
-        let version: String = sqlx::query_scalar("SELECT VERSION()")
-            .fetch_one(&mut *self)
-            .await?;
-        Ok(if version.to_ascii_lowercase().contains("mariadb") {
-            "CHARACTER SET utf8mb4 COLLATE utf8mb4_nopad_bin"
-        } else {
-            "CHARACTER SET utf8mb4 COLLATE utf8mb4_0900_bin"
-        })
-    }
-}
-
-#[async_trait]
-impl Catalog for sqlx::SqliteConnection {
-    const TRANSACTIONAL: bool = true;
-
-    async fn execute(&mut self, sql: &str) -> Result<(), sqlx::Error> {
-        sqlx::raw_sql(AssertSqlSafe(sql.to_string()))
-            .execute(self)
-            .await
-            .map(|_| ())
-    }
-
-    async fn rows(&mut self, sql: &str) -> Result<Vec<Vec<String>>, sqlx::Error> {
-        let rows = sqlx::query(AssertSqlSafe(sql.to_string()))
-            .fetch_all(self)
-            .await?;
-        Ok(rows.iter().map(texts).collect())
-    }
-
-    async fn holds(&mut self, condition: &str) -> Result<bool, sqlx::Error> {
-        let words: Vec<&str> = condition.split_whitespace().collect();
-        let (kind, target) = (words[0], words.get(1).copied().unwrap_or(""));
-        let (table, name) = target.split_once('.').unwrap_or((target, ""));
-        let count: i64 = match kind {
-            "table" => {
-                sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?")
-                    .bind(table)
-                    .fetch_one(&mut *self)
-                    .await?
-            }
-            "column" => {
-                sqlx::query_scalar("SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?")
-                    .bind(table)
-                    .bind(name)
-                    .fetch_one(&mut *self)
-                    .await?
-            }
-            // Column types are affinities in SQLite: any text type holds text;
-            // text compares BINARY unless a column says otherwise.
-            "type" | "bytewise" => 1,
-            "notnull" => {
-                sqlx::query_scalar("SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ? AND \"notnull\" = 1")
-                    .bind(table)
-                    .bind(name)
-                    .fetch_one(&mut *self)
-                    .await?
-            }
-            "index" => {
-                sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND name = ?")
-                    .bind(table)
-                    .bind(name)
-                    .fetch_one(&mut *self)
-                    .await?
-            }
-            "cascade" => {
-                sqlx::query_scalar("SELECT COUNT(*) FROM pragma_foreign_key_list(?) WHERE \"from\" = ? AND on_delete = 'CASCADE'")
-                    .bind(table)
-                    .bind(name)
-                    .fetch_one(&mut *self)
-                    .await?
-            }
-            other => panic!("unknown migration condition {other:?}"),
-        };
-        Ok(count > 0)
-    }
-
-    async fn restrict_fks(&mut self, _: &str, _: &str) -> Result<Vec<String>, sqlx::Error> {
-        // SQLite cannot drop a constraint; its steps rebuild the table instead.
-        Ok(Vec::new())
-    }
-
-    async fn fks(&mut self, _: &str, _: &str) -> Result<Vec<String>, sqlx::Error> {
-        Ok(Vec::new())
-    }
-
-    async fn bytewise(&mut self) -> Result<&'static str, sqlx::Error> {
-        // Text compares BINARY unless told otherwise.
-        Ok("")
-    }
+    DB::begin_migration(runner.conn).await?;
+    let steps = runner.run().await;
+    DB::end_migration(runner.conn, steps).await
 }
 
 #[cfg(test)]
@@ -594,12 +417,15 @@ mod tests {
 
     #[test]
     fn step_files_parse() {
-        for (name, sql) in MYSQL_STEPS.iter().chain(SQLITE_STEPS) {
-            let items = parse(sql);
-            assert!(
-                items.iter().any(|i| matches!(i, Item::Statement(_))),
-                "{name} has no statement"
-            );
+        for step in STEPS {
+            for sql in [step.mysql, step.sqlite] {
+                let items = parse(sql);
+                assert!(
+                    items.iter().any(|i| matches!(i, Item::Statement(_))),
+                    "{} has no statement",
+                    step.name
+                );
+            }
         }
         let items = parse(
             "-- a comment\n-- @unless column a.b and index a.i\nALTER TABLE a\n  ADD b INT;\n-- @end\nSELECT 1;\n",
@@ -616,8 +442,11 @@ mod tests {
     }
 
     #[test]
-    fn both_dialects_have_the_same_steps() {
-        let names = |steps: &[Step]| steps.iter().map(|(n, _)| *n).collect::<Vec<_>>();
-        assert_eq!(names(MYSQL_STEPS), names(SQLITE_STEPS));
+    fn steps_are_in_order() {
+        let names: Vec<&str> = STEPS.iter().map(|s| s.name).collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(names, sorted);
     }
 }

@@ -1,133 +1,138 @@
-//! Upload links and presigned upload slots, in both dialects.
+//! The `Uploads` port: upload links and presigned upload slots.
 
 use async_trait::async_trait;
-use sqlx::{QueryBuilder, Row};
 
-use super::sql::{MySqlDatabase, SqliteDatabase};
-use super::{DbError, Uploads};
+use super::sql::Sql;
+use super::{DbError, Dialect, SqlDatabase, Uploads};
 use crate::domain::{UploadLink, UploadSlot};
 
-macro_rules! uploads {
-    ($adapter:ty, $db:ty) => {
-        #[async_trait]
-        impl Uploads for $adapter {
-            async fn create_link(&self, link: &UploadLink) -> Result<(), DbError> {
-                self.ready().await?;
-                sqlx::query("INSERT INTO upload_links (id, owner, expires, created) VALUES (?, ?, ?, ?)")
-                    .bind(&link.id)
-                    .bind(link.owner.as_deref().unwrap_or(""))
-                    .bind(link.expires)
-                    .bind(&link.created)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
-            }
-
-            async fn link(&self, id: &str) -> Result<Option<UploadLink>, DbError> {
-                self.ready().await?;
-                let row = sqlx::query("SELECT id, owner, expires, created FROM upload_links WHERE id = ?")
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                Ok(match row {
-                    Some(r) => {
-                        let owner: String = r.try_get(1)?;
-                        Some(UploadLink {
-                            id: r.try_get(0)?,
-                            owner: (!owner.is_empty()).then_some(owner),
-                            expires: r.try_get(2)?,
-                            created: r.try_get(3)?,
-                        })
-                    }
-                    None => None,
-                })
-            }
-
-            async fn create_slots(&self, slots: &[UploadSlot]) -> Result<(), DbError> {
-                self.ready().await?;
-                for chunk in slots.chunks(200) {
-                    let mut q = QueryBuilder::<$db>::new("INSERT INTO upload_slots (image_id, owner, location, expires, created) ");
-                    q.push_values(chunk, |mut row, s| {
-                        row.push_bind(s.image_id.clone())
-                            .push_bind(s.owner.clone().unwrap_or_default())
-                            .push_bind(s.location.clone())
-                            .push_bind(s.expires)
-                            .push_bind(s.created.clone());
-                    });
-                    q.build().execute(&self.pool).await?;
-                }
-                Ok(())
-            }
-
-            async fn slot(&self, image_id: &str) -> Result<Option<UploadSlot>, DbError> {
-                self.ready().await?;
-                let row = sqlx::query("SELECT image_id, owner, location, expires, created FROM upload_slots WHERE image_id = ?")
-                    .bind(image_id)
-                    .fetch_optional(&self.pool)
-                    .await?;
-                Ok(match row {
-                    Some(r) => Some(slot_from(
-                        r.try_get(0)?,
-                        r.try_get(1)?,
-                        r.try_get(2)?,
-                        r.try_get(3)?,
-                        r.try_get(4)?,
-                    )),
-                    None => None,
-                })
-            }
-
-            async fn delete_slot(&self, image_id: &str) -> Result<(), DbError> {
-                self.ready().await?;
-                sqlx::query("DELETE FROM upload_slots WHERE image_id = ?")
-                    .bind(image_id)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
-            }
-
-            async fn expired_slots(&self, now: i64, limit: u32) -> Result<Vec<UploadSlot>, DbError> {
-                self.ready().await?;
-                let rows = sqlx::query(
-                    "SELECT image_id, owner, location, expires, created FROM upload_slots WHERE expires < ? ORDER BY expires LIMIT ?",
-                )
-                .bind(now)
-                .bind(i64::from(limit))
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter()
-                    .map(|r| Ok(slot_from(r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?)))
-                    .collect::<Result<_, sqlx::Error>>()
-                    .map_err(DbError::from)
-            }
-
-            async fn delete_expired_links(&self, now: i64) -> Result<(), DbError> {
-                self.ready().await?;
-                sqlx::query("DELETE FROM upload_links WHERE expires < ?")
-                    .bind(now)
-                    .execute(&self.pool)
-                    .await?;
-                Ok(())
-            }
-        }
-    };
+/// `''` is how the rows say "no owner".
+fn owner_of(owner: String) -> Option<String> {
+    (!owner.is_empty()).then_some(owner)
 }
 
-fn slot_from(
+#[derive(sqlx::FromRow)]
+struct LinkRow {
+    id: String,
+    owner: String,
+    expires: i64,
+    created: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct SlotRow {
     image_id: String,
     owner: String,
     location: String,
     expires: i64,
     created: String,
-) -> UploadSlot {
-    UploadSlot {
-        image_id,
-        owner: (!owner.is_empty()).then_some(owner),
-        location,
-        expires,
-        created,
+}
+
+impl From<LinkRow> for UploadLink {
+    fn from(r: LinkRow) -> Self {
+        UploadLink {
+            id: r.id,
+            owner: owner_of(r.owner),
+            expires: r.expires,
+            created: r.created,
+        }
     }
 }
 
-uploads!(SqliteDatabase, sqlx::Sqlite);
-uploads!(MySqlDatabase, sqlx::MySql);
+impl From<SlotRow> for UploadSlot {
+    fn from(r: SlotRow) -> Self {
+        UploadSlot {
+            image_id: r.image_id,
+            owner: owner_of(r.owner),
+            location: r.location,
+            expires: r.expires,
+            created: r.created,
+        }
+    }
+}
+
+#[async_trait]
+impl<DB: Dialect> Uploads for SqlDatabase<DB> {
+    async fn create_link(&self, link: &UploadLink) -> Result<(), DbError> {
+        self.ready().await?;
+        Sql::new("INSERT INTO upload_links (id, owner, expires, created) VALUES (?, ?, ?, ?)")
+            .bind(link.id.as_str())
+            .bind(link.owner.as_deref().unwrap_or(""))
+            .bind(link.expires)
+            .bind(link.created.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn link(&self, id: &str) -> Result<Option<UploadLink>, DbError> {
+        self.ready().await?;
+        let row: Option<LinkRow> =
+            Sql::new("SELECT id, owner, expires, created FROM upload_links WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(UploadLink::from))
+    }
+
+    async fn create_slots(&self, slots: &[UploadSlot]) -> Result<(), DbError> {
+        self.ready().await?;
+        for chunk in slots.chunks(200) {
+            let mut q =
+                Sql::new("INSERT INTO upload_slots (image_id, owner, location, expires, created) ");
+            q.push_values(chunk, |s| {
+                [
+                    s.image_id.as_str().into(),
+                    s.owner.as_deref().unwrap_or_default().into(),
+                    s.location.as_str().into(),
+                    s.expires.into(),
+                    s.created.as_str().into(),
+                ]
+            });
+            q.execute(&self.pool).await?;
+        }
+        Ok(())
+    }
+
+    async fn slot(&self, image_id: &str) -> Result<Option<UploadSlot>, DbError> {
+        self.ready().await?;
+        let row: Option<SlotRow> = Sql::new(
+            "SELECT image_id, owner, location, expires, created FROM upload_slots WHERE image_id = ?",
+        )
+        .bind(image_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(UploadSlot::from))
+    }
+
+    async fn delete_slot(&self, image_id: &str) -> Result<(), DbError> {
+        self.ready().await?;
+        Sql::new("DELETE FROM upload_slots WHERE image_id = ?")
+            .bind(image_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn expired_slots(&self, now: i64, limit: u32) -> Result<Vec<UploadSlot>, DbError> {
+        self.ready().await?;
+        let rows: Vec<SlotRow> = Sql::new(
+            "SELECT image_id, owner, location, expires, created FROM upload_slots \
+             WHERE expires < ? ORDER BY expires LIMIT ?",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(UploadSlot::from).collect())
+    }
+
+    async fn delete_expired_links(&self, now: i64) -> Result<(), DbError> {
+        self.ready().await?;
+        Sql::new("DELETE FROM upload_links WHERE expires < ?")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
