@@ -256,7 +256,10 @@ pub struct PeopleDetector {
 }
 
 impl PeopleDetector {
-    /// Loads both detectors from `MODEL_DIR`.
+    /// The files `load` reads from `MODEL_DIR`.
+    pub const FILES: [&str; 3] = [FACE_FILE, FACE_FULL_FILE, POSE_FILE];
+
+    /// Loads the three detectors from `MODEL_DIR`.
     pub fn load(model_dir: &Path) -> Result<Self, LoadError> {
         Ok(PeopleDetector {
             face: Detector::load(
