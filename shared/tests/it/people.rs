@@ -161,4 +161,14 @@ async fn the_tagger_adds_people_beside_the_classes() {
     let bare = LocalTagger::load_with(dir.path(), true).unwrap();
     let coffee = ImageData::from_bytes(fixture("coffee.png")).unwrap();
     assert!(!bare.tag(&coffee).await.unwrap().tags.is_empty());
+    // Files that are there but do not load: found by the first picture,
+    // which is classified all the same.
+    for file in PeopleDetector::FILES {
+        std::fs::write(dir.path().join(file), b"not a model").unwrap();
+    }
+    let broken = LocalTagger::load_with(dir.path(), true).unwrap();
+    let tagging = broken.tag(&coffee).await.unwrap();
+    assert!(!tagging.tags.is_empty());
+    assert_eq!(tagging.faces, None);
+    assert_eq!(broken.detectors_loaded(), (false, false));
 }

@@ -4,9 +4,9 @@
 //! searched by (`beach` for a seashore, `cup` for an espresso).
 //!
 //! The weights come from `make model` (see scripts/fetch-model.py); the
-//! vocabulary is compiled in. The weights are checked at start and loaded on
-//! the first picture, once per process, so a process that never tags never
-//! holds them; inference runs on the CPU pool (`crate::cpu`), at most one
+//! vocabulary is compiled in. The weights, and the detectors' files, are
+//! checked at start and loaded on the first picture, once per process, so a
+//! process that never tags never holds them (local/lazy.rs); inference runs on the CPU pool (`crate::cpu`), at most one
 //! picture per core, at a lower priority than requests, so GET requests
 //! never wait behind tagging.
 
@@ -14,8 +14,8 @@ use async_trait::async_trait;
 use image::RgbImage;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::path::Path;
+use std::sync::Arc;
 use tokio::sync::Semaphore;
 
 use super::objects::ObjectDetector;
@@ -24,9 +24,12 @@ use super::{Tagger, TaggerError, Tagging};
 use crate::domain::{ImageData, Tag, TagSource};
 
 mod calibration;
+mod lazy;
 mod net;
 mod objects;
 pub mod preprocess;
+
+use lazy::Lazy;
 
 pub use calibration::Calibration;
 pub use net::{Classifier, LoadError, VARIANTS, Variant};
@@ -202,41 +205,22 @@ impl Vocabulary {
     }
 }
 
-/// The classifier's weights file, loaded on first use and then kept.
-struct LazyClassifier {
-    weights: PathBuf,
-    loaded: OnceLock<Result<Arc<Classifier>, String>>,
-}
-
-impl LazyClassifier {
-    /// Loads on the first call; concurrent first callers wait for it.
-    fn get(&self) -> Result<Arc<Classifier>, TaggerError> {
-        self.loaded
-            .get_or_init(|| {
-                let started = std::time::Instant::now();
-                let model = Classifier::load(&self.weights).map_err(|e| e.to_string())?;
-                tracing::info!(elapsed = ?started.elapsed(), nets = ?model.nets(), "classifier loaded");
-                Ok(Arc::new(model))
-            })
-            .clone()
-            .map_err(TaggerError::Failed)
-    }
-}
-
 pub struct LocalTagger {
-    model: Arc<LazyClassifier>,
+    model: Arc<Lazy<Classifier>>,
     vocabulary: Arc<Vocabulary>,
     /// Faces and bodies, which ImageNet's classes miss; None when off or absent.
-    people: Option<Arc<PeopleDetector>>,
+    people: Option<Arc<Lazy<PeopleDetector>>>,
     /// Every COCO object and where (local/objects.rs); None when off or absent.
-    objects: Option<Arc<ObjectDetector>>,
+    objects: Option<Arc<Lazy<ObjectDetector>>>,
     /// One inference per core at a time: more only queues memory.
     permits: Semaphore,
 }
 
 impl LocalTagger {
-    /// Loads the classifier, and the people detectors unless
-    /// `PEOPLE_DETECTOR=off` (`on`, the default, or `off`).
+    /// The classifier, and the people detectors unless
+    /// `PEOPLE_DETECTOR=off` (`on`, the default, or `off`), and the object
+    /// detector unless `OBJECT_DETECTOR=off`. Their files are checked here;
+    /// each model is loaded by the first picture.
     pub fn load(model_dir: &Path) -> Result<Self, LoadError> {
         let people = match std::env::var("PEOPLE_DETECTOR").as_deref() {
             Err(_) | Ok("" | "on") => true,
@@ -252,28 +236,34 @@ impl LocalTagger {
         Ok(Self::load_with(model_dir, people)?.with_objects(model_dir, objects))
     }
 
-    /// A missing or unreadable detector leaves the classifier alone, warned.
-    /// The classifier's weights are only checked here (present, and the
-    /// ones the calibration was fitted for); `model` loads them.
+    /// A missing detector file leaves the classifier alone, warned here; one
+    /// that does not load is warned on the first picture, which then goes
+    /// on without it. The classifier's weights are only checked here
+    /// (present, and the ones the calibration was fitted for); `model`
+    /// loads them.
     pub fn load_with(model_dir: &Path, people: bool) -> Result<Self, LoadError> {
         let vocabulary = Vocabulary::builtin();
         let weights = model_dir.join(WEIGHTS_FILE);
         vocabulary.calibration.check(&weights)?;
         let people = people
-            .then(|| match PeopleDetector::load(model_dir) {
-                Ok(d) => Some(Arc::new(d)),
-                Err(e) => {
-                    tracing::warn!("no people detection ({e}); `make model` fetches the detectors");
-                    None
-                }
-            })
+            .then(
+                || match lazy::check_files(model_dir, &PeopleDetector::FILES) {
+                    Ok(()) => Some(Arc::new(Lazy::optional(
+                        "people detection",
+                        model_dir.to_path_buf(),
+                        PeopleDetector::load,
+                        PEOPLE_ADVICE,
+                    ))),
+                    Err(e) => {
+                        tracing::warn!("no people detection ({e}); {PEOPLE_ADVICE}");
+                        None
+                    }
+                },
+            )
             .flatten();
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Ok(LocalTagger {
-            model: Arc::new(LazyClassifier {
-                weights,
-                loaded: OnceLock::new(),
-            }),
+            model: Arc::new(Lazy::required("classifier", weights, Classifier::load)),
             vocabulary: Arc::new(vocabulary),
             people,
             objects: None,
@@ -287,12 +277,21 @@ impl LocalTagger {
 
     /// The classifier, loaded on the first call (the others wait for it).
     pub fn model(&self) -> Result<Arc<Classifier>, TaggerError> {
-        self.model.get()
+        self.model.get().map_err(TaggerError::Failed)
     }
 
     /// Whether a picture has loaded the classifier yet.
     pub fn classifier_loaded(&self) -> bool {
-        self.model.loaded.get().is_some()
+        self.model.is_loaded()
+    }
+
+    /// Whether a picture has loaded the people detectors and the object
+    /// detector yet (false for one that is off or absent).
+    pub fn detectors_loaded(&self) -> (bool, bool) {
+        (
+            self.people.as_ref().is_some_and(|p| p.is_loaded()),
+            self.objects.as_ref().is_some_and(|o| o.is_loaded()),
+        )
     }
 
     /// Class probabilities for an image, on the calling thread.
@@ -303,6 +302,9 @@ impl LocalTagger {
         Ok(self.model()?.classify(&rgb))
     }
 }
+
+/// What the warnings of a detector that is not there advise.
+const PEOPLE_ADVICE: &str = "`make model` fetches the detectors";
 
 impl LocalTagger {
     /// Classifier and detectors on the CPU pool, decoding first unless
@@ -333,20 +335,29 @@ impl LocalTagger {
                 })?),
                 (None, None) => unreachable!("the image is kept when no pixels are given"),
             };
-            // The first picture loads the weights, here off the async threads.
-            let model = model.get()?;
             // The classifier and the detectors side by side on rayon's pool:
             // one picture's answer waits for the slower of them, not both.
-            let (probabilities, (seen, found)) = rayon::join(
-                || model.classify(&rgb),
+            // The first picture loads each model here, off the async
+            // threads, the three loads side by side too.
+            let (probabilities, (seen, (detector, found))) = rayon::join(
+                || model.get().map(|model| model.classify(&rgb)),
                 || {
                     rayon::join(
-                        || people.map(|people| people.detect(&rgb)),
-                        || detector.as_ref().map(|d| d.detect(&rgb)),
+                        || {
+                            let people = people.and_then(|p| p.get_optional())?;
+                            Some(people.detect(&rgb))
+                        },
+                        || {
+                            let Some(d) = detector.and_then(|d| d.get_optional()) else {
+                                return (None, None);
+                            };
+                            let found = d.detect(&rgb);
+                            (Some(d), Some(found))
+                        },
                     )
                 },
             );
-            let mut tags = vocabulary.tags(&probabilities);
+            let mut tags = vocabulary.tags(&probabilities.map_err(TaggerError::Failed)?);
             let faces = seen.map(|seen| {
                 super::people::merge(&mut tags, seen.tags());
                 seen.faces.len() as u32

@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use super::lazy::{self, Lazy};
 use super::{LoadError, LocalTagger};
 use crate::domain::Tag;
 use crate::tagger::objects::{DetectedObject, ObjectDetector};
@@ -22,18 +23,30 @@ pub(super) fn enabled() -> Result<bool, LoadError> {
     }
 }
 
+/// What the warnings of a detector that is not there advise.
+const ADVICE: &str = "`make model` fetches the detector";
+
 impl LocalTagger {
-    /// Adds the object detector when `on`; a missing or unreadable file
-    /// leaves the rest alone, warned.
+    /// Adds the object detector when `on`, its file checked here and loaded
+    /// by the first picture; a missing file leaves the rest alone, warned
+    /// here, and one that does not load is warned on the first picture,
+    /// which goes on without it.
     pub fn with_objects(mut self, model_dir: &Path, on: bool) -> Self {
         self.objects = on
-            .then(|| match ObjectDetector::load(model_dir) {
-                Ok(d) => Some(Arc::new(d)),
-                Err(e) => {
-                    tracing::warn!("no object detection ({e}); `make model` fetches the detector");
-                    None
-                }
-            })
+            .then(
+                || match lazy::check_files(model_dir, &[ObjectDetector::FILE]) {
+                    Ok(()) => Some(Arc::new(Lazy::optional(
+                        "object detection",
+                        model_dir.to_path_buf(),
+                        ObjectDetector::load,
+                        ADVICE,
+                    ))),
+                    Err(e) => {
+                        tracing::warn!("no object detection ({e}); {ADVICE}");
+                        None
+                    }
+                },
+            )
             .flatten();
         self
     }

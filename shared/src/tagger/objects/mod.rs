@@ -166,6 +166,9 @@ pub struct ObjectDetector {
 }
 
 impl ObjectDetector {
+    /// The file `load` reads from `MODEL_DIR`.
+    pub const FILE: &str = OBJECTS_FILE;
+
     pub fn load(model_dir: &Path) -> Result<Self, LoadError> {
         let path = model_dir.join(OBJECTS_FILE);
         let graph = Graph::load(&path)?;
