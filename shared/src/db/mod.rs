@@ -30,17 +30,18 @@ mod rows;
 mod search;
 mod sql;
 mod stats;
+mod steps;
 mod tallies;
 mod uploads;
 
-pub use dialect::Dialect;
 pub use migrate::Faults;
 pub use rows::{color_cell, encode_tag_list, trigrams};
+pub use sql::Dialect;
 
 /// The adapter over one driver's pool.
 pub struct SqlDatabase<DB: Dialect> {
     pool: Pool<DB>,
-    options: dialect::ConnectOptions<DB>,
+    options: sql::ConnectOptions<DB>,
     migrated: OnceCell<()>,
 }
 

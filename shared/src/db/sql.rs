@@ -17,7 +17,10 @@ use sqlx::pool::PoolConnection;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Arguments, AssertSqlSafe, Encode, Executor, FromRow, Pool, Transaction, Type};
 
-use super::dialect::Dialect;
+use super::DbError;
+use super::steps::Step;
+use sqlx::{Connection, IntoArguments};
+use std::time::Duration;
 
 /// A value bound to a `?`, of one of the four kinds the schema stores
 /// (`None`: NULL of that kind).
@@ -352,4 +355,75 @@ mod tests {
         assert_eq!(q.args.len(), 4);
         assert_eq!(q.args[3], Arg::Text(None));
     }
+}
+
+/// The options a connection of the dialect opens with.
+pub type ConnectOptions<DB> = <<DB as sqlx::Database>::Connection as Connection>::Options;
+
+/// How the dialect learns whether one kind of migration condition holds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Check {
+    /// `SELECT COUNT(*)` with the table (`table`), the table and the name,
+    /// or (`type`) those and the type as `?`; it holds when the count is not 0.
+    Count(&'static str),
+    /// It always holds here.
+    Always,
+}
+
+pub trait Dialect:
+    sqlx::Database<Connection: Executes<Self>, Arguments: IntoArguments<Self> + AddArg> + Sized
+{
+    /// An `INSERT` that skips the rows a unique key already holds.
+    const INSERT_IGNORE: &'static str;
+    /// Appended to a comparison of text that ignores case.
+    const IGNORING_CASE: &'static str;
+    /// The smaller and the larger of two values.
+    const LEAST: &'static str;
+    const GREATEST: &'static str;
+    /// Starts the update clause of an upsert whose unique key is `keys`.
+    fn on_conflict(keys: &str) -> String;
+    /// The value the insert brought for `column`, within that clause.
+    fn inserted(column: &str) -> String;
+
+    /// The connect options of a `DATABASE_URL`.
+    fn options(url: &str, timeout: Duration) -> Result<ConnectOptions<Self>, DbError>;
+
+    /// A migration step's SQL in this dialect.
+    fn step_sql(step: &Step) -> &'static str;
+    /// Whether a step runs inside a transaction (DDL is transactional).
+    const TRANSACTIONAL: bool;
+    /// The catalog query of a migration condition's kind (`None`: unknown).
+    fn check(kind: &str) -> Option<Check>;
+    /// The names of the foreign keys on (table, column) that do not cascade,
+    /// and of all of them; `None` where constraints are not dropped but the
+    /// tables rebuilt.
+    const RESTRICT_FKS: Option<&'static str>;
+    const FKS: Option<&'static str>;
+    /// What `{bytewise}` in a step stands for on this server.
+    fn bytewise(
+        conn: &mut Self::Connection,
+    ) -> impl Future<Output = Result<&'static str, sqlx::Error>> + Send;
+    /// Before the steps run (on their own connection).
+    fn begin_migration(
+        conn: &mut Self::Connection,
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
+    /// After them, whatever they did; the migration's outcome.
+    fn end_migration(
+        conn: &mut Self::Connection,
+        steps: Result<(), DbError>,
+    ) -> impl Future<Output = Result<(), DbError>> + Send;
+
+    fn decode<T: Rows>(row: &Self::Row) -> Result<T, sqlx::Error>;
+    fn done(result: &Self::QueryResult) -> Done;
+}
+
+/// Runs SQL as it is (no placeholders, several statements allowed).
+pub(super) async fn execute<DB: Dialect>(
+    conn: &mut DB::Connection,
+    sql: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::raw_sql(AssertSqlSafe(sql.to_string()))
+        .execute(Executes::<DB>::executor(conn))
+        .await
+        .map(|_| ())
 }
