@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use std::time::Duration;
 
-use crate::config::S3Settings;
 use crate::domain::ports::TagQueue;
+use crate::store::S3Settings;
 
 /// The queue of the local API: wakes its worker.
 #[derive(Default)]

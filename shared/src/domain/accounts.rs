@@ -3,38 +3,10 @@
 
 use super::caller::{Caller, User, UserId};
 use super::ports::{Accounts, Database};
-use super::{Error, utc_now};
+use super::{Account, Error, KeyInfo, utc_now};
 use crate::auth::{AdminKeys, AuthMode, AuthSettings, key_hash, new_api_key, same};
 use crate::store::ImageStore;
 use std::sync::Arc;
-
-/// A user's account as the API shows it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Account {
-    pub id: String,
-    pub email: Option<String>,
-    pub image_upload_count: i64,
-    pub created: String,
-}
-
-/// A key as its owner may list it: never the key itself.
-#[derive(Debug, Clone, PartialEq)]
-pub struct KeyInfo {
-    pub id: i64,
-    pub name: String,
-    pub created: String,
-    pub last_used: Option<String>,
-}
-
-/// The key a presented key's hash names, and whose it is.
-#[derive(Debug, Clone)]
-pub struct KeyOwner {
-    pub key_id: i64,
-    pub key_hash: String,
-    pub user_id: String,
-    pub email: Option<String>,
-    pub last_used: Option<String>,
-}
 
 /// A new key, shown once.
 #[derive(Debug, Clone)]

@@ -147,18 +147,6 @@ pub async fn palette(weights: Vec<([u8; 3], f64)>) -> Result<Vec<u8>, Error> {
         .map_err(|e| Error::invalid("invalid_field", e.to_string()))
 }
 
-/// The counters `GET /stats` reads, merged over the scopes the caller sees:
-/// `(value, pictures)`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct PictureStats {
-    /// `YYYY-MM-DD` (UTC) → uploads.
-    pub days: Vec<(String, i64)>,
-    /// `jpeg`, `png`... → pictures.
-    pub formats: Vec<(String, i64)>,
-    /// `"Make - Model"` → pictures.
-    pub cameras: Vec<(String, i64)>,
-}
-
 /// `GET /stats`, as seed 002 reports it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stats {

@@ -1,7 +1,50 @@
-use super::ports::DbError;
 use crate::analysis::BudgetError;
-use crate::store::StoreError;
-use crate::tagger::TaggerError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TaggerError {
+    /// The tagging service (or the staging host it needs) failed or timed out.
+    #[error("tagging service failed: {0}")]
+    Failed(String),
+    /// It answered, but not with tags.
+    #[error("tagging service answered nonsense: {0}")]
+    BadAnswer(String),
+    /// The image's header read but its pixels do not decode (a truncated or
+    /// corrupt file): the client's fault, not the tagger's.
+    #[error("{0}")]
+    BadImage(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The location names no file (it was removed behind the service's back).
+    #[error("no stored file at {0}")]
+    NotFound(String),
+    #[error("image store unavailable: {0}")]
+    Unavailable(String),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The server cannot be reached, or is too busy to answer in time.
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    #[error("database query failed: {0}")]
+    Query(#[source] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(String),
+    /// Existing rows cannot be converted; nothing was changed.
+    #[error("{0}")]
+    Refused(String),
+    #[error("invalid DATABASE_URL: {0}")]
+    Url(String),
+}
+
+impl DbError {
+    /// A unique key refused the write.
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, DbError::Query(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+}
 
 /// Everything a domain operation can fail with. The HTTP edge maps each
 /// variant to a status; the internal causes are logged there, never sent.

@@ -9,34 +9,12 @@ use crate::auth::{UrlSigner, new_api_key};
 use crate::store::ImageStore;
 use crate::tagger::Tagger;
 
+pub use super::error::DbError;
 use super::{
     Account, DateRange, DetectedObject, Error, Facts, Inserted, KeyInfo, KeyOwner, NewPicture,
     Picture, PictureStats, SearchQuery, Status, Tag, TagJob, TagStat, UploadLink, UploadSlot,
     Visibility,
 };
-
-#[derive(Debug, thiserror::Error)]
-pub enum DbError {
-    /// The server cannot be reached, or is too busy to answer in time.
-    #[error("database unavailable: {0}")]
-    Unavailable(#[source] sqlx::Error),
-    #[error("database query failed: {0}")]
-    Query(#[source] sqlx::Error),
-    #[error("database migration failed: {0}")]
-    Migrate(String),
-    /// Existing rows cannot be converted; nothing was changed.
-    #[error("{0}")]
-    Refused(String),
-    #[error("invalid DATABASE_URL: {0}")]
-    Url(String),
-}
-
-impl DbError {
-    /// A unique key refused the write.
-    pub fn is_unique_violation(&self) -> bool {
-        matches!(self, DbError::Query(sqlx::Error::Database(e)) if e.is_unique_violation())
-    }
-}
 
 /// The database: one trait per capability, each implemented by both
 /// adapters, so a signature says what an operation touches.

@@ -7,20 +7,11 @@
 //! A job that keeps failing ends `failed`, with its reason.
 
 use super::ports::Ports;
-use super::{Confidence, Status};
+use super::{Confidence, Status, TagJob};
 use super::{Error, ImageData};
 use crate::auth::unix_now;
 use crate::store::StoreError;
 use crate::tagger::TaggerError;
-
-/// A claimed job.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TagJob {
-    pub picture_id: i64,
-    pub min_confidence: f64,
-    /// Claims so far, this one included.
-    pub attempts: u32,
-}
 
 /// How a job ended.
 #[derive(Debug, Clone, PartialEq, Eq)]

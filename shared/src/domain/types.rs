@@ -369,6 +369,78 @@ pub fn sort_tags(tags: &mut [Tag]) {
     });
 }
 
+/// A user's account as the API shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Account {
+    pub id: String,
+    pub email: Option<String>,
+    pub image_upload_count: i64,
+    pub created: String,
+}
+
+/// A key as its owner may list it: never the key itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyInfo {
+    pub id: i64,
+    pub name: String,
+    pub created: String,
+    pub last_used: Option<String>,
+}
+
+/// The key a presented key's hash names, and whose it is.
+#[derive(Debug, Clone)]
+pub struct KeyOwner {
+    pub key_id: i64,
+    pub key_hash: String,
+    pub user_id: String,
+    pub email: Option<String>,
+    pub last_used: Option<String>,
+}
+
+/// The counters `GET /stats` reads, merged over the scopes the caller sees:
+/// `(value, pictures)`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PictureStats {
+    /// `YYYY-MM-DD` (UTC) → uploads.
+    pub days: Vec<(String, i64)>,
+    /// `jpeg`, `png`... → pictures.
+    pub formats: Vec<(String, i64)>,
+    /// `"Make - Model"` → pictures.
+    pub cameras: Vec<(String, i64)>,
+}
+
+/// A claimed job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TagJob {
+    pub picture_id: i64,
+    pub min_confidence: f64,
+    /// Claims so far, this one included.
+    pub attempts: u32,
+}
+
+/// An upload link: whoever holds its id uploads as its creator until it expires.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UploadLink {
+    pub id: String,
+    /// The creator (`None`: anonymous, under `AUTH=open`).
+    pub owner: Option<String>,
+    /// Unix seconds.
+    pub expires: i64,
+    pub created: String,
+}
+
+/// A presigned upload slot: one object to PUT, then register.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UploadSlot {
+    pub image_id: String,
+    pub owner: Option<String>,
+    /// Where the object goes in the store.
+    pub location: String,
+    /// Unix seconds.
+    pub expires: i64,
+    pub created: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

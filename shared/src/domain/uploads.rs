@@ -7,32 +7,9 @@ use super::Confidence;
 use super::caller::{Caller, User, UserId};
 use super::pictures::{Registered, Upload, parse_name, parse_user_tags, register};
 use super::ports::{Ports, Uploads};
-use super::{Error, ImageData, utc_now};
+use super::{Error, ImageData, UploadLink, UploadSlot, utc_now};
 use crate::auth::unix_now;
 use crate::store::ImageStore;
-
-/// An upload link: whoever holds its id uploads as its creator until it expires.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UploadLink {
-    pub id: String,
-    /// The creator (`None`: anonymous, under `AUTH=open`).
-    pub owner: Option<String>,
-    /// Unix seconds.
-    pub expires: i64,
-    pub created: String,
-}
-
-/// A presigned upload slot: one object to PUT, then register.
-#[derive(Debug, Clone, PartialEq)]
-pub struct UploadSlot {
-    pub image_id: String,
-    pub owner: Option<String>,
-    /// Where the object goes in the store.
-    pub location: String,
-    /// Unix seconds.
-    pub expires: i64,
-    pub created: String,
-}
 
 fn random_id() -> String {
     use rand::Rng as _;

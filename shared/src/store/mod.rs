@@ -5,12 +5,13 @@ use async_trait::async_trait;
 use rand::Rng as _;
 
 use crate::domain::ImageData;
+pub use crate::domain::StoreError;
 
 mod folder;
 mod s3;
 
 pub use folder::FolderStore;
-pub use s3::S3Store;
+pub use s3::{S3Settings, S3Store};
 
 #[cfg(test)]
 mod tests {
@@ -60,15 +61,6 @@ mod tests {
             assert_eq!(K::of(other), None, "{other}");
         }
     }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The location names no file (it was removed behind the service's back).
-    #[error("no stored file at {0}")]
-    NotFound(String),
-    #[error("image store unavailable: {0}")]
-    Unavailable(String),
 }
 
 #[async_trait]

@@ -10,8 +10,30 @@ use aws_sdk_s3::primitives::ByteStream;
 use std::time::Duration;
 
 use super::{FileKind, ImageStore, StoreError, StoredFile, random_name, stem};
-use crate::config::S3Settings;
 use crate::domain::{ImageData, ImageFormat};
+
+/// S3 settings under the AWS SDK's own variable names. Unset values fall
+/// back to the SDK's default chain (instance role, profile, region file).
+#[derive(Clone, Default)]
+pub struct S3Settings {
+    pub endpoint_url: Option<String>,
+    pub region: Option<String>,
+    /// (access key id, secret access key, session token)
+    pub credentials: Option<(String, String, Option<String>)>,
+    /// Path-style URLs (`http://host/bucket/key`), which S3-compatible servers need.
+    pub force_path_style: bool,
+}
+
+impl std::fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Settings")
+            .field("endpoint_url", &self.endpoint_url)
+            .field("region", &self.region)
+            .field("credentials", &self.credentials.as_ref().map(|_| "***"))
+            .field("force_path_style", &self.force_path_style)
+            .finish()
+    }
+}
 
 pub struct S3Store {
     client: Client,

@@ -14,23 +14,10 @@ pub mod local;
 pub mod objects;
 pub mod people;
 
+pub use crate::domain::TaggerError;
 pub use imagga::{ImageKitConfig, ImaggaConfig, ImaggaTagger, Staging};
 pub use local::LocalTagger;
 pub use objects::{BoundingBox, DetectedObject};
-
-#[derive(Debug, thiserror::Error)]
-pub enum TaggerError {
-    /// The tagging service (or the staging host it needs) failed or timed out.
-    #[error("tagging service failed: {0}")]
-    Failed(String),
-    /// It answered, but not with tags.
-    #[error("tagging service answered nonsense: {0}")]
-    BadAnswer(String),
-    /// The image's header read but its pixels do not decode (a truncated or
-    /// corrupt file): the client's fault, not the tagger's.
-    #[error("{0}")]
-    BadImage(String),
-}
 
 /// What a tagger says of an image.
 #[derive(Debug, Clone, Default, PartialEq)]
