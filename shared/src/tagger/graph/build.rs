@@ -74,7 +74,8 @@ impl GraphFile {
             _ => return Err(bad("only a square input can be rescaled".into())),
         };
         let scale = |n: usize| {
-            (n * side).is_multiple_of(h)
+            (n * side)
+                .is_multiple_of(h)
                 .then_some(n * side / h)
                 .ok_or_else(|| bad(format!("a side of {n} at {w} does not scale to {side}")))
         };
