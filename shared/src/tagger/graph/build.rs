@@ -63,6 +63,39 @@ struct OpSpec {
     offset: f32,
 }
 
+impl GraphFile {
+    /// The same graph for a square input of `side` pixels: the spatial
+    /// sizes of a fully convolutional graph scale with its input's, each
+    /// of them (other than the 1x1 of a mean) evenly; the ops' checks at
+    /// build then hold the scaled shapes to their windows.
+    pub(super) fn at_side(mut self, side: usize) -> Result<Self, LoadError> {
+        let (h, w) = match self.input.shape[..] {
+            [1, h, w, _] if h == w && h > 0 => (h, w),
+            _ => return Err(bad("only a square input can be rescaled".into())),
+        };
+        let scale = |n: usize| {
+            (n * side)
+                .is_multiple_of(h)
+                .then_some(n * side / h)
+                .ok_or_else(|| bad(format!("a side of {n} at {w} does not scale to {side}")))
+        };
+        let rescale = |shape: &mut Vec<usize>| -> Result<(), LoadError> {
+            if let [1, sh, sw, _] = shape[..]
+                && (sh, sw) != (1, 1)
+            {
+                shape[1] = scale(sh)?;
+                shape[2] = scale(sw)?;
+            }
+            Ok(())
+        };
+        rescale(&mut self.input.shape)?;
+        for op in &mut self.ops {
+            rescale(&mut op.shape)?;
+        }
+        Ok(self)
+    }
+}
+
 fn activation(name: &str) -> Result<Activation, LoadError> {
     match name {
         "" | "NONE" => Ok(Activation::None),
@@ -404,5 +437,24 @@ fn fold_pads(ops: &mut Vec<Op>, outputs: &HashMap<String, usize>) {
             reader.in_shape = shape;
         }
         ops.remove(n);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_graph_rescales_its_spatial_sizes() {
+        let file = |json: &str| serde_json::from_str::<GraphFile>(json).unwrap();
+        let graph = r#"{"input": {"tensor": 0, "shape": [1, 8, 8, 3]}, "outputs": {"y": 2},
+            "ops": [{"op": "CONV_2D", "in": [0], "out": 1, "shape": [1, 4, 4, 8]},
+                    {"op": "MEAN", "in": [1], "out": 2, "shape": [1, 1, 1, 8]}]}"#;
+        let half = file(graph).at_side(4).unwrap();
+        assert_eq!(half.input.shape, [1, 4, 4, 3]);
+        assert_eq!(half.ops[0].shape, [1, 2, 2, 8]);
+        assert_eq!(half.ops[1].shape, [1, 1, 1, 8], "a mean stays 1x1");
+        // 4 at 8 would be 2.5 at 5.
+        assert!(file(graph).at_side(5).is_err());
     }
 }

@@ -38,6 +38,13 @@ pub struct Graph {
 
 impl Graph {
     pub fn load(path: &Path) -> Result<Self, LoadError> {
+        Self::load_at(path, None)
+    }
+
+    /// The graph of `path`, for a square input of `side` pixels when one
+    /// is given (a fully convolutional graph runs at other sizes than the
+    /// one it was converted at; `build::GraphFile::at_side`).
+    pub fn load_at(path: &Path, side: Option<usize>) -> Result<Self, LoadError> {
         let bytes = std::fs::read(path).map_err(|e| LoadError::Read {
             path: path.display().to_string(),
             reason: e.to_string(),
@@ -48,8 +55,11 @@ impl Graph {
             .as_ref()
             .and_then(|m| m.get("graph"))
             .ok_or_else(|| bad("no graph in the safetensors metadata".into()))?;
-        let file: GraphFile =
+        let mut file: GraphFile =
             serde_json::from_str(graph).map_err(|e| bad(format!("graph: {e}")))?;
+        if let Some(side) = side {
+            file = file.at_side(side)?;
+        }
         let st = SafeTensors::deserialize(&bytes).map_err(|e| bad(e.to_string()))?;
         Self::build(file, &st)
     }

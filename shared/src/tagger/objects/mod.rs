@@ -29,11 +29,10 @@ use crate::tagger::local::LoadError;
 /// The file `make model` writes into `MODEL_DIR`.
 pub const OBJECTS_FILE: &str = "object-detector.safetensors";
 
-/// Input side, output stride, classes: the converted graph is checked
-/// against them at load.
-const SIZE: usize = 512;
+/// Input side (the one the graph was converted at), output stride,
+/// classes: the converted graph is checked against them at load.
+pub const SIZE: usize = 512;
 const STRIDE: usize = 4;
-const GRID: usize = SIZE / STRIDE;
 const CLASSES: usize = 80;
 
 /// Peaks below this heatmap value are not candidates (calibrated, 0.15
@@ -74,7 +73,7 @@ struct ClassesFile {
     classes: Vec<(String, Vec<String>)>,
 }
 
-/// A candidate in input pixels (0..512).
+/// A candidate in input pixels (0..side).
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Candidate {
     score: f32,
@@ -128,13 +127,13 @@ fn peaks(
     out
 }
 
-/// Peaks of the class logits with their boxes, then per class the best of
-/// each overlapping group.
-fn decode(heat: &[f32], wh: &[f32]) -> Vec<Candidate> {
-    let mut candidates: Vec<Candidate> = peaks(heat, GRID, CLASSES, logit(MIN_PEAK), MAX_PEAKS)
+/// Peaks of the class logits (a `grid` x `grid` map) with their boxes,
+/// then per class the best of each overlapping group.
+fn decode(heat: &[f32], wh: &[f32], grid: usize) -> Vec<Candidate> {
+    let mut candidates: Vec<Candidate> = peaks(heat, grid, CLASSES, logit(MIN_PEAK), MAX_PEAKS)
         .into_iter()
         .map(|(raw, y, x, class)| {
-            let d = &wh[(y * GRID + x) * 4..][..4];
+            let d = &wh[(y * grid + x) * 4..][..4];
             let (cx, cy) = ((x * STRIDE) as f32, (y * STRIDE) as f32);
             Candidate {
                 score: sigmoid(raw),
@@ -161,6 +160,8 @@ fn decode(heat: &[f32], wh: &[f32]) -> Vec<Candidate> {
 
 pub struct ObjectDetector {
     graph: Graph,
+    /// The input's side in pixels.
+    size: usize,
     /// Per class: its label and tags (own name first, then parents).
     classes: Vec<(String, Vec<String>)>,
 }
@@ -170,14 +171,21 @@ impl ObjectDetector {
     pub const FILE: &str = OBJECTS_FILE;
 
     pub fn load(model_dir: &Path) -> Result<Self, LoadError> {
+        Self::load_at(model_dir, SIZE)
+    }
+
+    /// The detector for an input of `size` x `size` (a multiple of 32):
+    /// the same network at another scale (for measurements).
+    pub fn load_at(model_dir: &Path, size: usize) -> Result<Self, LoadError> {
         let path = model_dir.join(OBJECTS_FILE);
-        let graph = Graph::load(&path)?;
-        if graph.input_size() != (SIZE, SIZE)
-            || graph.output_len("logits") != Some(GRID * GRID * CLASSES)
-            || graph.output_len("wh") != Some(GRID * GRID * 4)
+        let graph = Graph::load_at(&path, (size != SIZE).then_some(size))?;
+        let grid = size / STRIDE;
+        if graph.input_size() != (size, size)
+            || graph.output_len("logits") != Some(grid * grid * CLASSES)
+            || graph.output_len("wh") != Some(grid * grid * 4)
         {
             return Err(LoadError::Weights(format!(
-                "{}: not a {SIZE}x{SIZE} CenterNet with {CLASSES} classes",
+                "{}: not a {size}x{size} CenterNet with {CLASSES} classes",
                 path.display()
             )));
         }
@@ -186,19 +194,26 @@ impl ObjectDetector {
         assert_eq!(file.classes.len(), CLASSES);
         Ok(ObjectDetector {
             graph,
+            size,
             classes: file.classes,
         })
     }
 
-    /// The `[512][512][3]` input, RGB in 0..255, and where the image sits
+    /// The input's side in pixels.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// The `[side][side][3]` input, RGB in 0..255, and where the image sits
     /// in it: (x, y, width, height) in input pixels.
-    fn input(img: &RgbImage) -> (Vec<f32>, [f32; 4]) {
-        let fitted = scale_long_side(img, SIZE as u32);
+    fn input(&self, img: &RgbImage) -> (Vec<f32>, [f32; 4]) {
+        let size = self.size;
+        let fitted = scale_long_side(img, size as u32);
         let (w, h) = (fitted.width() as usize, fitted.height() as usize);
-        let (x0, y0) = ((SIZE - w) / 2, (SIZE - h) / 2);
-        let mut input = vec![0.0f32; SIZE * SIZE * 3];
+        let (x0, y0) = ((size - w) / 2, (size - h) / 2);
+        let mut input = vec![0.0f32; size * size * 3];
         for (y, row) in fitted.as_raw().chunks_exact(w * 3).enumerate() {
-            let start = ((y + y0) * SIZE + x0) * 3;
+            let start = ((y + y0) * size + x0) * 3;
             for (d, &v) in input[start..start + w * 3].iter_mut().zip(row) {
                 *d = f32::from(v);
             }
@@ -212,9 +227,9 @@ impl ObjectDetector {
         if w == 0 || h == 0 {
             return Vec::new();
         }
-        let (input, [x0, y0, fw, fh]) = Self::input(img);
+        let (input, [x0, y0, fw, fh]) = self.input(img);
         let out = self.graph.run(input);
-        decode(&out["logits"], &out["wh"])
+        decode(&out["logits"], &out["wh"], self.size / STRIDE)
             .into_iter()
             .map(|c| {
                 // From input pixels to 0..1 of the image.
@@ -269,7 +284,7 @@ impl ObjectDetector {
     /// Where the detector's time goes, op by op (for measurements).
     pub fn profile(&self, img: &RgbImage) -> Vec<(String, Duration)> {
         let mut spent = Vec::new();
-        self.graph.run_timed(Self::input(img).0, &mut spent);
+        self.graph.run_timed(self.input(img).0, &mut spent);
         spent
     }
 }
@@ -295,6 +310,7 @@ mod tests {
 
     #[test]
     fn boxes_come_from_the_edge_distances() {
+        const GRID: usize = SIZE / STRIDE;
         let mut heat = vec![0.0f32; GRID * GRID * CLASSES];
         let mut wh = vec![0.0f32; GRID * GRID * 4];
         heat.fill(-10.0);
@@ -304,7 +320,7 @@ mod tests {
         // A weaker cup overlapping it, one cell right: merged away.
         heat[(10 * GRID + 22) * CLASSES + 41] = logit(0.4);
         wh[(10 * GRID + 22) * 4..][..4].copy_from_slice(&[16.0, 4.0, 4.0, 6.0]);
-        let d = decode(&heat, &wh);
+        let d = decode(&heat, &wh, GRID);
         assert_eq!(d.len(), 1);
         let c = d[0];
         assert_eq!(c.class, 41);
